@@ -1,0 +1,103 @@
+"""Settings load in both modes, and fail loudly on bad values.
+
+Each case runs in a fresh interpreter, because settings are read once per process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management.utils import get_random_secret_key
+
+from conftest import REPO_ROOT
+
+PRODUCTION_ENV = {
+    "DATABASE_URL": "mysql://smartgallery:secret@db.internal:3306/smartgallery",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "SECRET_KEY": get_random_secret_key(),
+    "ALLOWED_HOSTS": "photos.example.org",
+}
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "db = settings.DATABASES['default']; "
+    "print(json.dumps({'engine': db['ENGINE'], 'options': {k: str(v) for k, v in db.get('OPTIONS', {}).items()}, "
+    "'health': db.get('CONN_HEALTH_CHECKS'), 'broker': settings.CELERY_BROKER_URL, "
+    "'cache': settings.CACHES['default']['BACKEND'], 'email': settings.EMAIL_BACKEND, "
+    "'media': str(settings.MEDIA_ROOT), 'pack': settings.SMARTGALLERY_FACE_PACK, "
+    "'secure': settings.SESSION_COOKIE_SECURE, 'hsts': settings.SECURE_HSTS_SECONDS}))"
+)
+CLEARED = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_HOST", "S3_BUCKET", "MEDIA_ROOT",
+           "SMARTGALLERY_FACE_PACK", "SECURE_SSL", "DEBUG", "SQLITE_PATH", "SMARTGALLERY_TEST_DB_NAME")
+
+
+def run_python(code: str, env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update({"DJANGO_SETTINGS_MODULE": "smartgallery.settings", "SMARTGALLERY_VAR_DIR": str(tmp_path / "var")})
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def load(env_overrides: dict[str, str], tmp_path) -> dict:
+    result = run_python(PROBE, env_overrides, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_default_needs_no_server(tmp_path):
+    loaded = load({}, tmp_path)
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+    assert loaded["broker"] == "filesystem://"
+    assert loaded["cache"].endswith("FileBasedCache")
+    assert loaded["email"].endswith("console.EmailBackend")
+    assert loaded["media"] == str(tmp_path / "var" / "media")
+    assert loaded["pack"] == "buffalo_l"
+    assert (tmp_path / "var" / "secret_key").exists()
+
+
+def test_production_uses_mariadb_redis_and_secure_cookies(tmp_path):
+    loaded = load(PRODUCTION_ENV, tmp_path)
+    assert loaded["engine"] == "django.db.backends.mysql"
+    assert loaded["options"]["charset"] == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in loaded["options"]["sql_mode"]
+    assert loaded["health"] is True
+    assert loaded["broker"] == PRODUCTION_ENV["REDIS_URL"]
+    assert loaded["cache"].endswith("RedisCache")
+    assert loaded["secure"] is True
+    assert loaded["hsts"] >= 31536000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"EMAIL_HOST": "smtp.example.org", "EMAIL_PORT": "twenty-five"}, "EMAIL_PORT='twenty-five' is not an integer"),
+        ({"DATABASE_URL": "mysql://x@h/db", "REDIS_URL": "redis://h"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 50 characters"),
+        ({"DATABASE_URL": "nosuchdb://x", "SECRET_KEY": "k" * 60}, "DATABASE_URL is not a valid database URL"),
+        ({"CELERY_TASK_SOFT_TIME_LIMIT": "500", "CELERY_TASK_TIME_LIMIT": "100"}, "must be below"),
+    ],
+)
+def test_it_fails_loudly_on_bad_values(tmp_path, overrides, message):
+    result = run_python(PROBE, overrides, tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_check_deploy_passes_with_production_variables(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO_ROOT,
+        env={**{k: v for k, v in os.environ.items() if k not in CLEARED}, **PRODUCTION_ENV,
+             "SMARTGALLERY_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_run_against_the_database_the_runner_announced():
+    expected = "mysql" if os.environ.get("DATABASE_URL", "").startswith("mysql") else "sqlite3"
+    assert settings.DATABASES["default"]["ENGINE"].endswith(expected)
