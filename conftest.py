@@ -51,6 +51,9 @@ def _isolated_media(face_pack_path: Path) -> Iterator[Path]:
         MEDIA_ROOT=root / "media",
         SMARTGALLERY_INDEX_DIR=root / "index",
         SMARTGALLERY_FACE_PACK=str(face_pack_path),
+        # Hashed static names need `collectstatic`; tests render templates without it.
+        STORAGES={**settings.STORAGES,
+                  "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
     )
     override.enable()
     yield root

@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	bash scripts/system-packages.sh
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# The requirements are a complete lock: --no-deps keeps insightface from pulling in the
+	# GUI build of OpenCV (see docs/ENVIRONMENT notes in the README).
+	$(VENV)/bin/pip install -q --no-deps -r requirements-dev.txt
+	touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py collectstatic --noinput -v 0
+	@echo "SmartGallery on http://127.0.0.1:8000 (Ctrl-C stops the web server and the worker)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
+
+test: $(STAMP)
+	bash scripts/test.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) staticfiles
