@@ -1,0 +1,139 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def face_crop_upload_to(face: "Face", filename: str) -> str:
+    return f"{face.owner_id}/faces/{uuid.uuid4().hex}.jpg"
+
+
+class OwnedQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The one way to reach faces, persons and groups: only the owner's."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+
+class Person(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="persons")
+    name = models.CharField(max_length=200)
+    hidden = models.BooleanField(default=False)
+    cover_face = models.ForeignKey("Face", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # False while the cover is auto-picked (best-quality confirmed face); True once the user chose.
+    cover_chosen = models.BooleanField(default=False)
+    birth_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "name"], name="person_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FaceGroup(models.Model):
+    """An unnamed group of similar unknown faces, offered to be named in one action."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_groups")
+    dismissed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Group {self.pk}"
+
+
+class Face(models.Model):
+    class State(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        SUGGESTED = "suggested", "Suggested"
+        AUTO = "auto", "Recognised"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED_AS_FACE = "rejected_as_face", "Not a face"
+
+    # The owner is stored on the face (not only through the photo) so every face query and
+    # the per-user index are scoped with one indexed column.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="faces")
+    photo = models.ForeignKey("gallery.Photo", on_delete=models.CASCADE, related_name="faces")
+
+    # Box and landmarks in pixels of the upright (EXIF-oriented) original.
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    x2 = models.FloatField()
+    y2 = models.FloatField()
+    landmarks = models.JSONField(default=list)
+    det_score = models.FloatField()
+    size_px = models.PositiveIntegerField()
+    sharpness = models.FloatField(default=0.0)
+    frontalness = models.FloatField(default=0.0)
+    recognisable = models.BooleanField(default=True)
+
+    # float32 bytes, L2-normalised; dimension = len(embedding) / 4, from the model that made it.
+    embedding = models.BinaryField(null=True, blank=True)
+    model_id = models.CharField(max_length=100, blank=True)
+    crop = models.FileField(upload_to=face_crop_upload_to, max_length=255, blank=True)
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.UNKNOWN)
+    similarity = models.FloatField(null=True, blank=True)
+    margin = models.FloatField(null=True, blank=True)
+    group = models.ForeignKey(FaceGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "state"], name="face_owner_state"),
+            models.Index(fields=["owner", "person", "state"], name="face_owner_person_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Face {self.pk} in photo {self.photo_id}"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+
+class FaceRejection(models.Model):
+    """"Not this person": remembered per (face, person) and respected by every job, forever."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="rejections")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="rejections")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["face", "person"], name="face_rejection_unique")]
+
+
+class RecognitionIndex(models.Model):
+    """Per-user bookkeeping of the FAISS index cache; the database stays the source of truth.
+
+    labels_version goes up on every label change; a built index whose built_version is lower is
+    stale. checksum is the sha256 of the index file, so a corrupt file is never trusted.
+    """
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    labels_version = models.PositiveBigIntegerField(default=0)
+    built_version = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True)
+    model_id = models.CharField(max_length=100, blank=True)
+    dimension = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedQuerySet.as_manager()

@@ -1,0 +1,78 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def original_upload_to(photo: "Photo", filename: str) -> str:
+    # Generated names under a per-user prefix: the client's filename never reaches the disk.
+    return f"{photo.owner_id}/originals/{uuid.uuid4().hex}{photo.storage_extension}"
+
+
+def derivative_upload_to(photo: "Photo", filename: str) -> str:
+    return f"{photo.owner_id}/derivatives/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+
+
+class PhotoQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PhotoQuerySet":
+        """The one way to reach photos: only the owner's, for everyone including staff."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    # Extensions by decoded format, so the stored name says what the bytes are.
+    EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "TIFF": ".tif"}
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
+    original = models.FileField(upload_to=original_upload_to, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    image_format = models.CharField(max_length=10)
+    sha256 = models.CharField(max_length=64)
+    file_size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    taken_at = models.DateTimeField()
+    camera = models.CharField(max_length=200, blank=True)
+    gps_latitude = models.FloatField(null=True, blank=True)
+    gps_longitude = models.FloatField(null=True, blank=True)
+
+    thumbnail = models.FileField(upload_to=derivative_upload_to, max_length=255, blank=True)
+    preview = models.FileField(upload_to=derivative_upload_to, max_length=255, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    faces_model_id = models.CharField(max_length=100, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PhotoQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="photo_unique_content_per_owner"),
+        ]
+        indexes = [
+            # Timeline keyset pagination: newest first, id breaks ties.
+            models.Index(fields=["owner", "-taken_at", "-id"], name="photo_timeline"),
+            models.Index(fields=["owner", "status"], name="photo_owner_status"),
+            models.Index(fields=["status", "queued_at"], name="photo_status_queued"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.pk})"
+
+    @property
+    def storage_extension(self) -> str:
+        return self.EXTENSIONS.get(self.image_format, ".bin")
