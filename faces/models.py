@@ -16,6 +16,17 @@ class OwnedQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
 
+class PersonQuerySet(OwnedQuerySet):
+    def for_user(self, user):
+        """The owner's persons that exist for them: deleted and merged-away ones are kept
+        (their "not this person" memory and Undo need the row) but never shown or matched."""
+        return super().for_user(user).filter(deleted_at__isnull=True)
+
+    def for_user_including_deleted(self, user):
+        """Only for Undo of a delete or merge."""
+        return super().for_user(user)
+
+
 class Person(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="persons")
     name = models.CharField(max_length=200)
@@ -24,10 +35,14 @@ class Person(models.Model):
     # False while the cover is auto-picked (best-quality confirmed face); True once the user chose.
     cover_chosen = models.BooleanField(default=False)
     birth_date = models.DateField(null=True, blank=True)
+    # Soft delete (see docs/PEOPLE.md): a deleted person keeps its row so the faces it had
+    # keep their "not this person" rows against it, and so Undo can bring it back.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["owner", "name"], name="person_owner_name")]

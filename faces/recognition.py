@@ -1,12 +1,404 @@
-"""Recognition of a photo's new faces against the owner's named people.
+"""Recognition: match faces against the owner's named people (see docs/PEOPLE.md).
 
-Called by the photo pipeline right after a photo's faces are stored. The people work
-(per-user FAISS index, k-NN vote with margin, suggestions, unnamed groups) fills this in.
+The database is the source of truth. Each user has a reference index (faces/index.py) of
+their confirmed faces, rebuilt from the database whenever it is missing, stale or corrupt.
+A face is matched by a k-nearest-neighbour vote per person, with the calibrated thresholds
+of the face pack and a margin between the best and the second-best person:
+
+    best person's score >= auto_assign, lead >= margin  -> auto (person assigned)
+    best person's score >= suggest                      -> suggested ("Is this Anna?")
+    otherwise                                           -> unknown
+
+Jobs here only ever change faces in JOB_STATES (unknown, suggested, auto), under a row lock,
+never a confirmed or rejected-as-face one; "not this person" rows exclude that person for that
+face forever; two faces of one photo never get the same person.
 """
 
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from faces import index as face_index
+from faces.models import Face, FaceRejection, Person, RecognitionIndex
 from gallery.models import Photo
 
+logger = logging.getLogger(__name__)
 
-def recognise_photo(*, photo: Photo) -> None:
-    """Match the photo's unknown faces against the owner's people and update their state."""
-    return None
+JOB_STATES = (Face.State.UNKNOWN, Face.State.SUGGESTED, Face.State.AUTO)
+# Neighbours fetched per face; enough for the vote of several people with several faces each.
+NEIGHBOURS = 32
+# A person's score is the mean of its best TOP_PER_PERSON neighbour similarities (fewer when
+# the person has fewer neighbours). See docs/PEOPLE.md for the measurements behind it.
+TOP_PER_PERSON = 1
+# Faces matched per transaction in a library-wide re-match: keeps row locks short.
+REMATCH_CHUNK_PHOTOS = 200
+
+
+@dataclass(frozen=True)
+class MatchPolicy:
+    auto_assign: float
+    suggest: float
+    margin: float
+    neighbours: int = NEIGHBOURS
+    top_per_person: int = TOP_PER_PERSON
+
+
+@dataclass(frozen=True)
+class RecognitionModel:
+    """What recognition needs from the engine: which vectors are comparable, and the bands."""
+
+    model_id: str
+    dim: int
+    policy: MatchPolicy
+
+
+def current_model() -> RecognitionModel:
+    from faces.engine_loader import get_engine
+
+    engine = get_engine()
+    thresholds = engine.thresholds
+    return RecognitionModel(
+        model_id=engine.model_id,
+        dim=engine.dim,
+        policy=MatchPolicy(
+            auto_assign=thresholds.auto_assign, suggest=thresholds.suggest, margin=thresholds.margin
+        ),
+    )
+
+
+# Reference faces and the index cache -------------------------------------------------------
+
+
+def reference_faces(owner_id: int, model_id: str):
+    """The faces the index is built from: confirmed (optionally auto) faces of live persons,
+    of the current model and good enough to vouch for a person."""
+    states = [Face.State.CONFIRMED]
+    if settings.SMARTGALLERY_INDEX_AUTO_FACES:
+        states.append(Face.State.AUTO)
+    return Face.objects.filter(
+        owner_id=owner_id,
+        state__in=states,
+        person__isnull=False,
+        person__deleted_at__isnull=True,
+        recognisable=True,
+        embedding__isnull=False,
+        model_id=model_id,
+        size_px__gte=settings.SMARTGALLERY_INDEX_MIN_FACE_PX,
+        frontalness__gte=settings.SMARTGALLERY_INDEX_MIN_FRONTALNESS,
+    )
+
+
+def index_record(owner_id: int) -> RecognitionIndex:
+    record, _ = RecognitionIndex.objects.get_or_create(owner_id=owner_id)
+    return record
+
+
+def labels_changed(owner_id: int) -> None:
+    """Mark the owner's index stale: every label-changing service calls this."""
+    index_record(owner_id)
+    RecognitionIndex.objects.filter(owner_id=owner_id).update(labels_version=F("labels_version") + 1)
+
+
+def _vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.empty((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=np.float32).reshape(-1, dim)
+
+
+# Indexes loaded by this process, by owner: reused while the database says they are current.
+_loaded: dict[int, tuple[str, face_index.FaceIndex]] = {}
+_loaded_lock = threading.Lock()
+_LOADED_MAX = 16
+
+
+def forget_loaded_indexes() -> None:
+    with _loaded_lock:
+        _loaded.clear()
+
+
+def _remember(owner_id: int, checksum: str, built: face_index.FaceIndex) -> None:
+    with _loaded_lock:
+        if owner_id not in _loaded and len(_loaded) >= _LOADED_MAX:
+            _loaded.pop(next(iter(_loaded)))
+        _loaded[owner_id] = (checksum, built)
+
+
+def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:
+    """Build the owner's index from the database, write this machine's copy, record it.
+
+    The labels version is read *before* the faces, so a build is never older than the version
+    it records. The record only moves forward (built_version < target); when another build of
+    the same version recorded a different checksum (it read the faces before a concurrent
+    change), ours is the fresher read and replaces it, so every machine converges on one file.
+    """
+    model = model or current_model()
+    target = index_record(owner_id).labels_version
+    rows = list(
+        reference_faces(owner_id, model.model_id).order_by("id").values_list("id", "person_id", "embedding")
+    )
+    rows = [row for row in rows if len(row[2]) == model.dim * 4]
+    built = face_index.build(
+        vectors=_vectors([row[2] for row in rows], model.dim),
+        face_ids=np.array([row[0] for row in rows], dtype=np.int64),
+        person_ids=np.array([row[1] for row in rows], dtype=np.int64),
+        version=target,
+        model_id=model.model_id,
+        dim=model.dim,
+        exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX,
+    )
+    checksum = face_index.save(built, face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id))
+    fields = {
+        "built_version": target,
+        "checksum": checksum,
+        "model_id": model.model_id,
+        "dimension": model.dim,
+        "size": built.ntotal,
+        "built_at": timezone.now(),
+    }
+    records = RecognitionIndex.objects.filter(owner_id=owner_id)
+    recorded = records.filter(Q(built_version__lt=target) | Q(built_version=target, checksum="")).update(**fields)
+    if not recorded:
+        recorded = records.filter(built_version=target).exclude(checksum=checksum, model_id=model.model_id).update(
+            **fields
+        )
+    if not recorded:
+        # Our own records model changes too: a pack swap rebuilds even when the version is equal.
+        recorded = records.filter(built_version__lte=target).exclude(model_id=model.model_id).update(**fields)
+    logger.info("Built face index of user %s: version %s, %s faces, %s", owner_id, target, built.ntotal, built.kind)
+    _remember(owner_id, checksum, built)
+    return built
+
+
+def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:
+    """The owner's current index: from memory, else this machine's file if it verifies against
+    the database's record, else rebuilt from the database."""
+    model = model or current_model()
+    record = index_record(owner_id)
+    if (
+        not record.checksum
+        or record.built_version < record.labels_version
+        or record.model_id != model.model_id
+    ):
+        return build_index(owner_id, model)
+    with _loaded_lock:
+        cached = _loaded.get(owner_id)
+    if cached and cached[0] == record.checksum and cached[1].version == record.built_version:
+        return cached[1]
+    path = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id)
+    try:
+        loaded = face_index.load(
+            path, expected_sha256=record.checksum, expected_version=record.built_version, model_id=model.model_id
+        )
+    except face_index.IndexUnusable as exc:
+        logger.warning("Face index of user %s unusable (%s): rebuilding from the database", owner_id, exc)
+        return build_index(owner_id, model)
+    _remember(owner_id, record.checksum, loaded)
+    return loaded
+
+
+# Matching ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: str
+    person_id: int | None
+    similarity: float | None
+    margin: float | None
+
+
+def person_candidates(
+    similarities: np.ndarray, persons: np.ndarray, policy: MatchPolicy
+) -> list[Candidate]:
+    """One face's neighbours voted per person, best first."""
+    by_person: dict[int, list[float]] = defaultdict(list)
+    for similarity, person in zip(similarities.tolist(), persons.tolist()):
+        if person >= 0:
+            by_person[person].append(similarity)
+    scored = [
+        Candidate(person, float(np.mean(sorted(sims, reverse=True)[: policy.top_per_person])))
+        for person, sims in by_person.items()
+    ]
+    return sorted(scored, key=lambda c: (-c.score, c.person_id))
+
+
+def decide_photo(
+    candidates: dict[int, list[Candidate]],
+    *,
+    policy: MatchPolicy,
+    taken: Iterable[int] = (),
+    no_auto: Iterable[int] = (),
+) -> dict[int, Decision]:
+    """Decide the faces of ONE photo together, so no two get the same person.
+
+    candidates: face id -> its candidates (rejected and deleted persons already removed).
+    taken: persons already on faces of the photo that are not being decided (confirmed ones).
+    no_auto: faces that may at most be suggested.
+    Greedy by score over all (face, person) pairs: the strongest claim on a person wins it; a
+    face whose best person went elsewhere takes its next candidate, but only as a suggestion
+    (it looked more like someone else, so naming it automatically would not be precision first).
+    """
+    taken = set(taken)
+    no_auto = set(no_auto)
+    pairs = sorted(
+        ((c.score, face_id, rank, c) for face_id, cs in candidates.items() for rank, c in enumerate(cs)),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    chosen: dict[int, tuple[int, Candidate]] = {}
+    for _, face_id, rank, candidate in pairs:
+        if face_id in chosen or candidate.person_id in taken:
+            continue
+        if candidate.score < policy.suggest:
+            break
+        chosen[face_id] = (rank, candidate)
+        taken.add(candidate.person_id)
+    decisions = {}
+    for face_id, cs in candidates.items():
+        if face_id not in chosen:
+            decisions[face_id] = Decision(Face.State.UNKNOWN, None, None, None)
+            continue
+        rank, candidate = chosen[face_id]
+        others = [c.score for c in cs if c.person_id != candidate.person_id]
+        margin = candidate.score - max(max(others, default=0.0), 0.0)
+        automatic = (
+            rank == 0
+            and candidate.score >= policy.auto_assign
+            and margin >= policy.margin
+            and face_id not in no_auto
+        )
+        decisions[face_id] = Decision(
+            Face.State.AUTO if automatic else Face.State.SUGGESTED,
+            candidate.person_id,
+            round(candidate.score, 4),
+            round(margin, 4),
+        )
+    return decisions
+
+
+def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.FaceIndex,
+                  model: RecognitionModel) -> Counter:
+    """Re-decide the job-owned faces of these photos under row locks; returns state counts."""
+    counts: Counter = Counter()
+    now = timezone.now()
+    with transaction.atomic():
+        faces = list(
+            Face.objects.select_for_update()
+            .filter(owner_id=owner_id, photo_id__in=list(photo_ids))
+            .order_by("id")
+            .only("id", "photo_id", "state", "person_id", "similarity", "margin", "group_id",
+                  "recognisable", "embedding", "model_id")
+        )
+        matchable = [
+            f for f in faces
+            if f.state in JOB_STATES and f.recognisable and f.embedding is not None
+            and f.model_id == model.model_id and len(f.embedding) == model.dim * 4
+        ]
+        if not matchable:
+            return counts
+        sims, _, persons = built.search(_vectors([f.embedding for f in matchable], model.dim),
+                                        model.policy.neighbours)
+        rejections = defaultdict(set)
+        for face_id, person_id in FaceRejection.objects.filter(
+            owner_id=owner_id, face_id__in=[f.id for f in matchable]
+        ).values_list("face_id", "person_id"):
+            rejections[face_id].add(person_id)
+        candidate_persons = {int(p) for p in np.unique(persons) if p >= 0}
+        live = set(
+            Person.objects.filter(owner_id=owner_id, id__in=candidate_persons, deleted_at__isnull=True)
+            .values_list("id", flat=True)
+        )
+        rejected_deleted = set(
+            FaceRejection.objects.filter(
+                owner_id=owner_id, face_id__in=[f.id for f in matchable], person__deleted_at__isnull=False
+            ).values_list("face_id", flat=True)
+        )
+        by_photo: dict[int, dict[int, list[Candidate]]] = defaultdict(dict)
+        for row, face in enumerate(matchable):
+            by_photo[face.photo_id][face.id] = [
+                c for c in person_candidates(sims[row], persons[row], model.policy)
+                if c.person_id in live and c.person_id not in rejections[face.id]
+            ]
+        matchable_ids = {f.id for f in matchable}
+        taken_by_photo = defaultdict(set)
+        for face in faces:
+            if face.id not in matchable_ids and face.person_id and face.state != Face.State.REJECTED_AS_FACE:
+                taken_by_photo[face.photo_id].add(face.person_id)
+        decisions: dict[int, Decision] = {}
+        for photo_id, candidates in by_photo.items():
+            decisions.update(decide_photo(candidates, policy=model.policy, taken=taken_by_photo[photo_id],
+                                          no_auto=rejected_deleted))
+        changed = []
+        for face in matchable:
+            decision = decisions[face.id]
+            counts[decision.state] += 1
+            if (face.state, face.person_id, face.similarity, face.margin) == (
+                decision.state, decision.person_id, decision.similarity, decision.margin
+            ):
+                continue
+            if (face.state, face.person_id) != (decision.state, decision.person_id):
+                face.changed_at = now
+                face.changed_by = None
+            face.state, face.person_id = decision.state, decision.person_id
+            face.similarity, face.margin = decision.similarity, decision.margin
+            if decision.state != Face.State.UNKNOWN:
+                # Unnamed groups hold unknown faces only.
+                face.group_id = None
+            changed.append(face)
+        Face.objects.bulk_update(
+            changed, ["state", "person", "similarity", "margin", "group", "changed_at", "changed_by"], batch_size=500
+        )
+    counts["changed"] = len(changed)
+    return counts
+
+
+def recognise_photo(*, photo: Photo) -> Counter:
+    """Match the photo's faces against the owner's people and update their state.
+
+    Called by the photo pipeline right after it stored the faces; idempotent. Afterwards the
+    owner's unnamed groups are refreshed (debounced) so new unknown faces join them.
+    """
+    model = current_model()
+    built = get_index(photo.owner_id, model)
+    counts = _match_photos(photo.owner_id, [photo.id], built, model)
+    if counts.get(Face.State.UNKNOWN):
+        from faces.tasks import schedule_faces_regroup
+
+        transaction.on_commit(lambda: schedule_faces_regroup(photo.owner_id), robust=True)
+    return counts
+
+
+def rematch_user(owner_id: int, model: RecognitionModel | None = None) -> Counter:
+    """Re-match every unknown, suggested and auto face of the owner (never confirmed ones)."""
+    model = model or current_model()
+    built = get_index(owner_id, model)
+    photo_ids = list(
+        Face.objects.filter(owner_id=owner_id, state__in=JOB_STATES, recognisable=True, model_id=model.model_id)
+        .order_by("photo_id").values_list("photo_id", flat=True).distinct()
+    )
+    counts: Counter = Counter()
+    for start in range(0, len(photo_ids), REMATCH_CHUNK_PHOTOS):
+        counts += _match_photos(owner_id, photo_ids[start : start + REMATCH_CHUNK_PHOTOS], built, model)
+    return counts
+
+
+def index_rebuild(owner_id: int, model: RecognitionModel | None = None) -> Counter:
+    """What the debounced index_rebuild task does: bring the index up to date, re-match."""
+    model = model or current_model()
+    get_index(owner_id, model)
+    return rematch_user(owner_id, model)

@@ -1,0 +1,77 @@
+"""Celery tasks of the people work: thin wrappers named after what they call.
+
+Tasks take a user id only and read everything else from the database. Both are debounced:
+`schedule_*` sets a flag in the shared cache with cache.add (atomic: only the first caller
+of a burst wins) and enqueues one delayed task; the task clears the flag when it starts, so a
+change that lands while it runs schedules exactly one more run and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections
+from kombu.exceptions import OperationalError as BrokerError
+
+logger = logging.getLogger(__name__)
+
+# The flag outlives the delay so a slow queue still sees one pending run; it expires on its
+# own if the task was lost (broker down), so the next change schedules again.
+FLAG_TTL_SECONDS = 120
+
+
+def _flag(kind: str, owner_id: int) -> str:
+    return f"faces:{kind}:{int(owner_id)}"
+
+
+def _schedule(kind: str, task, owner_id: int, delay: float) -> bool:
+    key = _flag(kind, owner_id)
+    if not cache.add(key, 1, timeout=FLAG_TTL_SECONDS):
+        return False
+    try:
+        task.apply_async(args=[int(owner_id)], countdown=delay)
+    except (BrokerError, OSError):
+        cache.delete(key)
+        raise
+    return True
+
+
+def schedule_index_rebuild(owner_id: int) -> bool:
+    """Enqueue one index rebuild for a burst of label changes; True if this call enqueued it.
+
+    Call it after commit (services do, through transaction.on_commit)."""
+    return _schedule("index-rebuild", index_rebuild, owner_id, settings.SMARTGALLERY_INDEX_REBUILD_DELAY)
+
+
+def schedule_faces_regroup(owner_id: int) -> bool:
+    return _schedule("regroup", faces_regroup, owner_id, settings.SMARTGALLERY_FACES_REGROUP_DELAY)
+
+
+@shared_task(name="faces.tasks.index_rebuild")
+def index_rebuild(user_id: int) -> dict:
+    """Rebuild the user's index from the database if needed, then re-match their faces."""
+    from faces import recognition
+    from faces.models import RecognitionIndex
+
+    cache.delete(_flag("index-rebuild", user_id))
+    close_old_connections()
+    if not RecognitionIndex.objects.filter(owner_id=user_id).exists():
+        # The account is gone (or never labelled anything): nothing to rebuild.
+        return {}
+    counts = recognition.index_rebuild(user_id)
+    return dict(counts)
+
+
+@shared_task(name="faces.tasks.faces_regroup")
+def faces_regroup(user_id: int) -> dict:
+    from accounts.models import User
+    from faces import clustering
+
+    cache.delete(_flag("regroup", user_id))
+    close_old_connections()
+    if not User.objects.filter(pk=user_id).exists():
+        return {}
+    return clustering.faces_regroup(user_id)
