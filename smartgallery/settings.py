@@ -345,3 +345,14 @@ AUTH_USER_MODEL = "accounts.User"
 # Tests and `manage.py runserver` without collectstatic still render pages; a missing entry
 # falls back to the unhashed name instead of a 500.
 WHITENOISE_MANIFEST_STRICT = False
+# Recognition (see docs/PEOPLE.md). Auto-assigned faces stay out of the reference index by
+# default: feeding the system's own guesses back in lets one mistake attract the next.
+SMARTGALLERY_INDEX_AUTO_FACES = envbool("SMARTGALLERY_INDEX_AUTO_FACES", False)
+# Reference faces must be at least this big (short side, px) and this frontal (0..1).
+SMARTGALLERY_INDEX_MIN_FACE_PX = envint("SMARTGALLERY_INDEX_MIN_FACE_PX", 40, minimum=1)
+SMARTGALLERY_INDEX_MIN_FRONTALNESS = envfloat("SMARTGALLERY_INDEX_MIN_FRONTALNESS", 0.0)
+# Above this many reference faces a user's index is HNSW (approximate) instead of exact.
+SMARTGALLERY_INDEX_EXACT_MAX = envint("SMARTGALLERY_INDEX_EXACT_MAX", 50_000, minimum=1)
+# Debounce: label corrections within this many seconds share one index rebuild.
+SMARTGALLERY_INDEX_REBUILD_DELAY = envfloat("SMARTGALLERY_INDEX_REBUILD_DELAY", 2.0)
+SMARTGALLERY_FACES_REGROUP_DELAY = envfloat("SMARTGALLERY_FACES_REGROUP_DELAY", 10.0)
