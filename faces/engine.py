@@ -163,7 +163,7 @@ class FaceEngine:
     def embed_aligned(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Embed aligned RGB face crops (recogniser input size); returns (n, dim) unit vectors."""
         if not crops:
-            return np.empty((0, getattr(self, "dim", 0)), dtype=np.float32)
+            return np.empty((0, self.dim), dtype=np.float32)
         # insightface's ArcFaceONNX expects BGR (it swaps to RGB in blobFromImages).
         bgr = [cv2.cvtColor(crop, cv2.COLOR_RGB2BGR) for crop in crops]
         if self._batched:
@@ -177,13 +177,7 @@ class FaceEngine:
     def _run_detector(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
         size = (self.det_size, self.det_size)
-        boxes, landmarks = self._detector.detect(bgr, input_size=size, det_thresh=self.min_score)
-        if landmarks is None:
-            raise FaceEngineError(
-                "The detector of this pack gives no landmarks; an SCRFD detector with 5 "
-                f"keypoints is needed. Check {PACK_SETTING}."
-            )
-        return boxes, landmarks
+        return self._detector.detect(bgr, input_size=size, det_thresh=self.min_score)
 
     def _run_detector_padded(self, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         height, width = image_rgb.shape[:2]
@@ -283,6 +277,11 @@ def load_engine(
         raise FaceEngineError(
             f"Face pack {str(pack)!r} ({analysis.model_dir}) has no {missing} ONNX model. {_pack_advice()}"
         )
+    if not getattr(models["detection"], "use_kps", False):
+        raise FaceEngineError(
+            f"The detector of face pack {str(pack)!r} gives no landmarks; alignment needs an SCRFD "
+            f"detector with 5 keypoints. {_pack_advice()}"
+        )
     recogniser = models["recognition"]
     return FaceEngine(
         detector=models["detection"],
@@ -295,7 +294,7 @@ def load_engine(
     )
 
 
-def execution_providers() -> list[str]:
+def _execution_providers() -> list[str]:
     """CUDA when this onnxruntime build offers it, with CPU as the fallback."""
     import onnxruntime
 
@@ -319,7 +318,7 @@ def _load_face_analysis(pack: str, *, ort_threads: int, models_root: str | os.Pa
                 name=pack,
                 root=str(models_root),
                 allowed_modules=RECOGNITION_MODULES,
-                providers=execution_providers(),
+                providers=_execution_providers(),
                 sess_options=options,
             )
             # ctx_id 0 keeps the providers chosen above (-1 would force the CPU provider).
