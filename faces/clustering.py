@@ -78,7 +78,7 @@ def density_groups(vectors: np.ndarray, *, threshold: float, min_size: int = MIN
         if core[i]:
             continue
         best, best_sim = -1, -np.inf
-        for j, sim in zip(neighbours[i], similarities[i]):
+        for j, sim in zip(neighbours[i], similarities[i], strict=True):
             if core[j] and sim > best_sim:
                 best, best_sim = j, sim
         if best >= 0:
@@ -93,13 +93,16 @@ def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
     model = model or current_model()
     threshold = group_threshold(model.policy.suggest, model.policy.auto_assign)
     with transaction.atomic():
-        dismissed_groups = set(
-            FaceGroup.objects.filter(owner_id=owner_id, dismissed=True).values_list("id", flat=True)
-        )
+        dismissed_groups = set(FaceGroup.objects.filter(owner_id=owner_id, dismissed=True).values_list("id", flat=True))
         faces = list(
             Face.objects.select_for_update()
-            .filter(owner_id=owner_id, state=Face.State.UNKNOWN, recognisable=True,
-                    embedding__isnull=False, model_id=model.model_id)
+            .filter(
+                owner_id=owner_id,
+                state=Face.State.UNKNOWN,
+                recognisable=True,
+                embedding__isnull=False,
+                model_id=model.model_id,
+            )
             .exclude(group_id__in=dismissed_groups)
             .order_by("id")
             .only("id", "group_id", "embedding")
@@ -108,7 +111,7 @@ def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
         labels = density_groups(_vectors([f.embedding for f in faces], model.dim), threshold=threshold)
         # Old group -> new cluster with the largest overlap keeps that group's id.
         overlap: Counter = Counter()
-        for face, label in zip(faces, labels):
+        for face, label in zip(faces, labels, strict=True):
             if label >= 0 and face.group_id:
                 overlap[(int(label), face.group_id)] += 1
         cluster_group: dict[int, int] = {}
@@ -121,7 +124,7 @@ def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
             if label not in cluster_group:
                 cluster_group[label] = FaceGroup.objects.create(owner_id=owner_id).id
         changed = []
-        for face, label in zip(faces, labels):
+        for face, label in zip(faces, labels, strict=True):
             group_id = cluster_group[int(label)] if label >= 0 else None
             if face.group_id != group_id:
                 face.group_id = group_id
@@ -137,7 +140,12 @@ def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
     for label in labels.tolist():
         if label >= 0:
             sizes[label] += 1
-    result = {"faces": len(faces), "groups": len(sizes), "grouped": sum(sizes.values()),
-              "changed": len(changed), "removed_groups": removed}
+    result = {
+        "faces": len(faces),
+        "groups": len(sizes),
+        "grouped": sum(sizes.values()),
+        "changed": len(changed),
+        "removed_groups": removed,
+    }
     logger.info("Regrouped unknown faces of user %s: %s", owner_id, result)
     return result

@@ -143,8 +143,7 @@ def build(
             index.add_with_ids(vectors, face_ids)
         finally:
             faiss.omp_set_num_threads(threads)
-    return FaceIndex(index=index, face_ids=face_ids, person_ids=person_ids, version=version,
-                     model_id=model_id, dim=dim)
+    return FaceIndex(index=index, face_ids=face_ids, person_ids=person_ids, version=version, model_id=model_id, dim=dim)
 
 
 def from_bytes(data: bytes) -> FaceIndex:
@@ -176,9 +175,14 @@ def from_bytes(data: bytes) -> FaceIndex:
     if isinstance(index, faiss.IndexIDMap2) and hasattr(faiss.downcast_index(index.index), "hnsw"):
         faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
     face_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    return FaceIndex(index=index, face_ids=face_ids, person_ids=person_ids,
-                     version=int(header["version"]), model_id=str(header["model_id"]),
-                     dim=int(header["dim"]))
+    return FaceIndex(
+        index=index,
+        face_ids=face_ids,
+        person_ids=person_ids,
+        version=int(header["version"]),
+        model_id=str(header["model_id"]),
+        dim=int(header["dim"]),
+    )
 
 
 def sha256_hex(data: bytes) -> str:
@@ -213,8 +217,7 @@ def save(face_index: FaceIndex, path: str | os.PathLike[str]) -> str:
     return sha256_hex(data)
 
 
-def load(path: str | os.PathLike[str], *, expected_sha256: str, expected_version: int,
-         model_id: str) -> FaceIndex:
+def load(path: str | os.PathLike[str], *, expected_sha256: str, expected_version: int, model_id: str) -> FaceIndex:
     """Read and verify a file against what the database recorded; IndexUnusable if it differs."""
     try:
         data = Path(path).read_bytes()

@@ -70,9 +70,7 @@ def current_model() -> RecognitionModel:
     return RecognitionModel(
         model_id=engine.model_id,
         dim=engine.dim,
-        policy=MatchPolicy(
-            auto_assign=thresholds.auto_assign, suggest=thresholds.suggest, margin=thresholds.margin
-        ),
+        policy=MatchPolicy(auto_assign=thresholds.auto_assign, suggest=thresholds.suggest, margin=thresholds.margin),
     )
 
 
@@ -143,9 +141,7 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
     """
     model = model or current_model()
     target = index_record(owner_id).labels_version
-    rows = list(
-        reference_faces(owner_id, model.model_id).order_by("id").values_list("id", "person_id", "embedding")
-    )
+    rows = list(reference_faces(owner_id, model.model_id).order_by("id").values_list("id", "person_id", "embedding"))
     rows = [row for row in rows if len(row[2]) == model.dim * 4]
     built = face_index.build(
         vectors=_vectors([row[2] for row in rows], model.dim),
@@ -168,8 +164,8 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
     records = RecognitionIndex.objects.filter(owner_id=owner_id)
     recorded = records.filter(Q(built_version__lt=target) | Q(built_version=target, checksum="")).update(**fields)
     if not recorded:
-        recorded = records.filter(built_version=target).exclude(checksum=checksum, model_id=model.model_id).update(
-            **fields
+        recorded = (
+            records.filter(built_version=target).exclude(checksum=checksum, model_id=model.model_id).update(**fields)
         )
     if not recorded:
         # Our own records model changes too: a pack swap rebuilds even when the version is equal.
@@ -184,11 +180,7 @@ def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_inde
     the database's record, else rebuilt from the database."""
     model = model or current_model()
     record = index_record(owner_id)
-    if (
-        not record.checksum
-        or record.built_version < record.labels_version
-        or record.model_id != model.model_id
-    ):
+    if not record.checksum or record.built_version < record.labels_version or record.model_id != model.model_id:
         return build_index(owner_id, model)
     with _loaded_lock:
         cached = _loaded.get(owner_id)
@@ -223,12 +215,10 @@ class Decision:
     margin: float | None
 
 
-def person_candidates(
-    similarities: np.ndarray, persons: np.ndarray, policy: MatchPolicy
-) -> list[Candidate]:
+def person_candidates(similarities: np.ndarray, persons: np.ndarray, policy: MatchPolicy) -> list[Candidate]:
     """One face's neighbours voted per person, best first."""
     by_person: dict[int, list[float]] = defaultdict(list)
-    for similarity, person in zip(similarities.tolist(), persons.tolist()):
+    for similarity, person in zip(similarities.tolist(), persons.tolist(), strict=True):
         if person >= 0:
             by_person[person].append(similarity)
     scored = [
@@ -277,10 +267,7 @@ def decide_photo(
         others = [c.score for c in cs if c.person_id != candidate.person_id]
         margin = candidate.score - max(max(others, default=0.0), 0.0)
         automatic = (
-            rank == 0
-            and candidate.score >= policy.auto_assign
-            and margin >= policy.margin
-            and face_id not in no_auto
+            rank == 0 and candidate.score >= policy.auto_assign and margin >= policy.margin and face_id not in no_auto
         )
         decisions[face_id] = Decision(
             Face.State.AUTO if automatic else Face.State.SUGGESTED,
@@ -291,8 +278,9 @@ def decide_photo(
     return decisions
 
 
-def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.FaceIndex,
-                  model: RecognitionModel) -> Counter:
+def _match_photos(
+    owner_id: int, photo_ids: Sequence[int], built: face_index.FaceIndex, model: RecognitionModel
+) -> Counter:
     """Re-decide the job-owned faces of these photos under row locks; returns state counts."""
     counts: Counter = Counter()
     now = timezone.now()
@@ -301,18 +289,31 @@ def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.Fac
             Face.objects.select_for_update()
             .filter(owner_id=owner_id, photo_id__in=list(photo_ids))
             .order_by("id")
-            .only("id", "photo_id", "state", "person_id", "similarity", "margin", "group_id",
-                  "recognisable", "embedding", "model_id")
+            .only(
+                "id",
+                "photo_id",
+                "state",
+                "person_id",
+                "similarity",
+                "margin",
+                "group_id",
+                "recognisable",
+                "embedding",
+                "model_id",
+            )
         )
         matchable = [
-            f for f in faces
-            if f.state in JOB_STATES and f.recognisable and f.embedding is not None
-            and f.model_id == model.model_id and len(f.embedding) == model.dim * 4
+            f
+            for f in faces
+            if f.state in JOB_STATES
+            and f.recognisable
+            and f.embedding is not None
+            and f.model_id == model.model_id
+            and len(f.embedding) == model.dim * 4
         ]
         if not matchable:
             return counts
-        sims, _, persons = built.search(_vectors([f.embedding for f in matchable], model.dim),
-                                        model.policy.neighbours)
+        sims, _, persons = built.search(_vectors([f.embedding for f in matchable], model.dim), model.policy.neighbours)
         rejections = defaultdict(set)
         for face_id, person_id in FaceRejection.objects.filter(
             owner_id=owner_id, face_id__in=[f.id for f in matchable]
@@ -320,8 +321,9 @@ def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.Fac
             rejections[face_id].add(person_id)
         candidate_persons = {int(p) for p in np.unique(persons) if p >= 0}
         live = set(
-            Person.objects.filter(owner_id=owner_id, id__in=candidate_persons, deleted_at__isnull=True)
-            .values_list("id", flat=True)
+            Person.objects.filter(owner_id=owner_id, id__in=candidate_persons, deleted_at__isnull=True).values_list(
+                "id", flat=True
+            )
         )
         rejected_deleted = set(
             FaceRejection.objects.filter(
@@ -331,7 +333,8 @@ def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.Fac
         by_photo: dict[int, dict[int, list[Candidate]]] = defaultdict(dict)
         for row, face in enumerate(matchable):
             by_photo[face.photo_id][face.id] = [
-                c for c in person_candidates(sims[row], persons[row], model.policy)
+                c
+                for c in person_candidates(sims[row], persons[row], model.policy)
                 if c.person_id in live and c.person_id not in rejections[face.id]
             ]
         matchable_ids = {f.id for f in matchable}
@@ -341,14 +344,18 @@ def _match_photos(owner_id: int, photo_ids: Sequence[int], built: face_index.Fac
                 taken_by_photo[face.photo_id].add(face.person_id)
         decisions: dict[int, Decision] = {}
         for photo_id, candidates in by_photo.items():
-            decisions.update(decide_photo(candidates, policy=model.policy, taken=taken_by_photo[photo_id],
-                                          no_auto=rejected_deleted))
+            decisions.update(
+                decide_photo(candidates, policy=model.policy, taken=taken_by_photo[photo_id], no_auto=rejected_deleted)
+            )
         changed = []
         for face in matchable:
             decision = decisions[face.id]
             counts[decision.state] += 1
             if (face.state, face.person_id, face.similarity, face.margin) == (
-                decision.state, decision.person_id, decision.similarity, decision.margin
+                decision.state,
+                decision.person_id,
+                decision.similarity,
+                decision.margin,
             ):
                 continue
             if (face.state, face.person_id) != (decision.state, decision.person_id):
@@ -389,7 +396,9 @@ def rematch_user(owner_id: int, model: RecognitionModel | None = None) -> Counte
     built = get_index(owner_id, model)
     photo_ids = list(
         Face.objects.filter(owner_id=owner_id, state__in=JOB_STATES, recognisable=True, model_id=model.model_id)
-        .order_by("photo_id").values_list("photo_id", flat=True).distinct()
+        .order_by("photo_id")
+        .values_list("photo_id", flat=True)
+        .distinct()
     )
     counts: Counter = Counter()
     for start in range(0, len(photo_ids), REMATCH_CHUNK_PHOTOS):

@@ -1,0 +1,627 @@
+"""Label-changing services of the people work: the only code that writes faces and persons
+on a user's behalf. Views, admin actions, management commands and tasks call these.
+
+Rules every service follows:
+- keyword-only, `<noun>_<verb>`, one transaction;
+- every id is loaded through an owner-scoped queryset (`for_user`), both sides of every
+  relation included, so another user's id raises `Face.DoesNotExist` /
+  `Person.DoesNotExist` / `FaceGroup.DoesNotExist` (views turn ObjectDoesNotExist into 404);
+- rows are locked persons first, then faces, each in id order (no lock-order deadlocks with
+  each other or with the recognition jobs);
+- a change of labels bumps the owner's labels_version and, after commit, schedules ONE
+  debounced index rebuild + re-match (faces.tasks.schedule_index_rebuild);
+- services a user may want to undo return a `LabelsChange`; `labels_undo(user=..., change=
+  change.as_dict())` reverts it (the dict is plain JSON for a session or a signed form field,
+  and every id in it is re-checked against the user, like any other input).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, FloatField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from faces import recognition
+from faces.models import Face, FaceGroup, FaceRejection, Person
+
+logger = logging.getLogger(__name__)
+
+NAMED_STATES = (Face.State.CONFIRMED, Face.State.AUTO, Face.State.SUGGESTED)
+JOB_STATES = recognition.JOB_STATES
+
+
+# Undo --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FaceSnapshot:
+    face_id: int
+    state: str
+    person_id: int | None
+    similarity: float | None
+    margin: float | None
+    group_id: int | None
+
+
+@dataclass
+class PersonSnapshot:
+    person_id: int
+    deleted: bool
+    merged_into_id: int | None
+    cover_face_id: int | None
+    cover_chosen: bool
+    birth_date: str | None
+
+
+@dataclass
+class LabelsChange:
+    """What a service changed, enough to put it back. Lists of plain ids and values."""
+
+    faces: list[FaceSnapshot] = field(default_factory=list)  # states *before* the change
+    persons: list[PersonSnapshot] = field(default_factory=list)  # persons *before* the change
+    rejections_added: list[tuple[int, int]] = field(default_factory=list)  # (face, person)
+    rejections_removed: list[tuple[int, int]] = field(default_factory=list)
+    groups_dismissed: list[int] = field(default_factory=list)
+    groups_created: list[int] = field(default_factory=list)
+    person_created: int | None = None
+    skipped_face_ids: list[int] = field(default_factory=list)  # asked for, but not changed (why: docstring)
+
+    @property
+    def face_ids(self) -> list[int]:
+        return [snap.face_id for snap in self.faces]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _snapshot(face: Face) -> FaceSnapshot:
+    return FaceSnapshot(face.id, face.state, face.person_id, face.similarity, face.margin, face.group_id)
+
+
+def _person_snapshot(person: Person) -> PersonSnapshot:
+    return PersonSnapshot(
+        person.id,
+        person.deleted_at is not None,
+        person.merged_into_id,
+        person.cover_face_id,
+        person.cover_chosen,
+        person.birth_date.isoformat() if person.birth_date else None,
+    )
+
+
+# Helpers -----------------------------------------------------------------------------------
+
+
+def _labels_changed(owner_id: int) -> None:
+    from faces.tasks import schedule_index_rebuild
+
+    recognition.labels_changed(owner_id)
+    # robust: a broker outage must not turn a saved correction into an error page; the next
+    # correction, `manage.py reindex` or a pipeline run picks the change up.
+    transaction.on_commit(lambda: schedule_index_rebuild(owner_id), robust=True)
+
+
+def _face(user, face_id: int) -> Face:
+    return Face.objects.for_user(user).select_for_update().get(pk=face_id)
+
+
+def _faces(user, face_ids: Iterable[int]) -> list[Face]:
+    """All of them or Face.DoesNotExist: a bulk request never half-applies to foreign ids."""
+    wanted = {int(i) for i in face_ids}
+    faces = list(Face.objects.for_user(user).select_for_update().filter(pk__in=wanted).order_by("id"))
+    if len(faces) != len(wanted):
+        raise Face.DoesNotExist("Face matching query does not exist.")
+    return faces
+
+
+def _person(user, person_id: int) -> Person:
+    return Person.objects.for_user(user).select_for_update().get(pk=person_id)
+
+
+def _persons(user, person_ids: Iterable[int]) -> list[Person]:
+    wanted = {int(i) for i in person_ids}
+    persons = list(Person.objects.for_user(user).select_for_update().filter(pk__in=wanted).order_by("id"))
+    if len(persons) != len(wanted):
+        raise Person.DoesNotExist("Person matching query does not exist.")
+    return persons
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "A name is required."})
+    if len(name) > Person._meta.get_field("name").max_length:
+        raise ValidationError({"name": "That name is too long."})
+    return name
+
+
+def _person_or_new(user, *, person_id: int | None, name: str | None, change: LabelsChange) -> Person:
+    if (person_id is None) == (name is None):
+        raise ValidationError("Give either an existing person or a new name.")
+    if person_id is not None:
+        return _person(user, person_id)
+    person = person_create(user=user, name=name)
+    change.person_created = person.id
+    return person
+
+
+def _set_faces(faces: Sequence[Face], *, user, state: str, person: Person | None, change: LabelsChange) -> None:
+    now = timezone.now()
+    for face in faces:
+        change.faces.append(_snapshot(face))
+        face.state = state
+        face.person_id = person.id if person else None
+        face.similarity = None
+        face.margin = None
+        face.group_id = None if state != Face.State.UNKNOWN else face.group_id
+        face.changed_by = user
+        face.changed_at = now
+    Face.objects.bulk_update(
+        faces, ["state", "person", "similarity", "margin", "group", "changed_by", "changed_at"], batch_size=500
+    )
+
+
+def _release_photo_mates(faces: Sequence[Face], person: Person, *, change: LabelsChange) -> None:
+    """The user put `person` on these faces: other faces of the same photos that a job had
+    given this person lose it (one person per photo unless the user says so)."""
+    mates = list(
+        Face.objects.select_for_update()
+        .filter(owner_id=person.owner_id, photo_id__in={f.photo_id for f in faces}, person=person, state__in=JOB_STATES)
+        .exclude(pk__in=[f.pk for f in faces])
+        .order_by("id")
+    )
+    now = timezone.now()
+    for mate in mates:
+        change.faces.append(_snapshot(mate))
+        mate.state, mate.person_id, mate.similarity, mate.margin = Face.State.UNKNOWN, None, None, None
+        mate.changed_at = now
+    Face.objects.bulk_update(mates, ["state", "person", "similarity", "margin", "changed_at"])
+
+
+def _reject(face: Face, person_id: int, *, change: LabelsChange) -> None:
+    _, created = FaceRejection.objects.get_or_create(owner_id=face.owner_id, face=face, person_id=person_id)
+    if created:
+        change.rejections_added.append((face.id, person_id))
+
+
+def _refresh_cover(person: Person) -> None:
+    """Auto-pick the cover (best-quality confirmed face) unless the user chose one that is
+    still this person's."""
+    if person.cover_chosen and person.cover_face_id:
+        still_mine = Face.objects.filter(pk=person.cover_face_id, person=person, state__in=NAMED_STATES).exists()
+        if still_mine:
+            return
+    best = (
+        Face.objects.filter(person=person, owner_id=person.owner_id, state=Face.State.CONFIRMED)
+        .annotate(quality=Cast(F("size_px"), FloatField()) * F("frontalness"))
+        .order_by("-recognisable", "-quality", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    Person.objects.filter(pk=person.pk).update(cover_face_id=best, cover_chosen=False)
+    person.cover_face_id, person.cover_chosen = best, False
+
+
+def _refresh_covers(person_ids: Iterable[int | None]) -> None:
+    for person in Person.objects.filter(pk__in={p for p in person_ids if p}):
+        _refresh_cover(person)
+
+
+# Faces -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def face_confirm(*, user, face_id: int) -> LabelsChange:
+    """The user says yes to the face's suggested or automatic person."""
+    face = _face(user, face_id)
+    if face.person_id is None or face.state not in NAMED_STATES:
+        raise ValidationError("This face has no person to confirm.")
+    return face_assign(user=user, face_id=face.id, person_id=face.person_id)
+
+
+@transaction.atomic
+def face_assign(*, user, face_id: int, person_id: int | None = None, name: str | None = None) -> LabelsChange:
+    """Name a face: an existing person of the user's, or a new person by name. Confirmed.
+
+    Reassigning a face away from a person does not add "not <old person>": the user named who
+    it is, and a later removal from the new person would otherwise hide the old one for good.
+    Choosing a person the face was rejected for lifts that rejection (the user has the last word).
+    """
+    change = LabelsChange()
+    person = _person_or_new(user, person_id=person_id, name=name, change=change)
+    face = _face(user, face_id)
+    if face.state == Face.State.REJECTED_AS_FACE:
+        raise ValidationError("This was marked as not a face; restore it first.")
+    previous = face.person_id
+    removed = FaceRejection.objects.filter(face=face, person=person)
+    change.rejections_removed.extend((face.id, person.id) for _ in removed)
+    removed.delete()
+    _release_photo_mates([face], person, change=change)
+    _set_faces([face], user=user, state=Face.State.CONFIRMED, person=person, change=change)
+    _refresh_covers([person.id, previous])
+    _labels_changed(face.owner_id)
+    return change
+
+
+@transaction.atomic
+def face_not_this_person(*, user, face_id: int, person_id: int | None = None) -> LabelsChange:
+    """ "Not <person>": remembered for this face forever. The face becomes unknown now and gets
+    its next candidate (if any) from the re-match that follows within seconds."""
+    face = _face(user, face_id)
+    person_id = person_id if person_id is not None else face.person_id
+    if person_id is None:
+        raise ValidationError("This face has no person to reject.")
+    person = Person.objects.for_user(user).get(pk=person_id)
+    change = LabelsChange()
+    _reject(face, person.id, change=change)
+    if face.person_id == person.id:
+        _set_faces([face], user=user, state=Face.State.UNKNOWN, person=None, change=change)
+        _refresh_covers([person.id])
+    _labels_changed(face.owner_id)
+    return change
+
+
+face_reject_suggestion = face_not_this_person
+
+
+@transaction.atomic
+def face_unassign(*, user, face_id: int) -> LabelsChange:
+    """Take a face out of its person. Also remembered as "not this person", or the next
+    re-match would put it straight back."""
+    face = _face(user, face_id)
+    if face.person_id is None:
+        raise ValidationError("This face has no person.")
+    return face_not_this_person(user=user, face_id=face.id, person_id=face.person_id)
+
+
+@transaction.atomic
+def face_mark_not_a_face(*, user, face_id: int) -> LabelsChange:
+    """Not a face: never matched, grouped or indexed again (until undone)."""
+    face = _face(user, face_id)
+    change = LabelsChange()
+    previous = face.person_id
+    _set_faces([face], user=user, state=Face.State.REJECTED_AS_FACE, person=None, change=change)
+    _refresh_covers([previous])
+    _labels_changed(face.owner_id)
+    return change
+
+
+@transaction.atomic
+def face_restore_states(*, user, snapshots: Sequence[FaceSnapshot | dict]) -> None:
+    """Put faces back to earlier states (Undo). Every face, person and group id must be the
+    user's, or nothing changes."""
+    snapshots = [s if isinstance(s, FaceSnapshot) else FaceSnapshot(**s) for s in snapshots]
+    person_ids = {s.person_id for s in snapshots if s.person_id}
+    persons = set(
+        Person.objects.for_user_including_deleted(user).filter(pk__in=person_ids).values_list("id", flat=True)
+    )
+    if persons != person_ids:
+        raise Person.DoesNotExist("Person matching query does not exist.")
+    group_ids = {s.group_id for s in snapshots if s.group_id}
+    groups = set(FaceGroup.objects.for_user(user).filter(pk__in=group_ids).values_list("id", flat=True))
+    faces = {f.id: f for f in _faces(user, [s.face_id for s in snapshots])}
+    now = timezone.now()
+    # Reversed: when one face was snapshotted twice, its earliest state wins.
+    for snap in reversed(snapshots):
+        face = faces[snap.face_id]
+        face.state, face.person_id = snap.state, snap.person_id
+        face.similarity, face.margin = snap.similarity, snap.margin
+        face.group_id = snap.group_id if snap.group_id in groups else None
+        face.changed_by, face.changed_at = user, now
+    Face.objects.bulk_update(
+        list(faces.values()), ["state", "person", "similarity", "margin", "group", "changed_by", "changed_at"]
+    )
+
+
+# Persons -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def person_create(*, user, name: str) -> Person:
+    person = Person(owner=user, name=_clean_name(name))
+    person.full_clean()
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_rename(*, user, person_id: int, name: str) -> Person:
+    person = _person(user, person_id)
+    person.name = _clean_name(name)
+    person.full_clean()
+    person.save(update_fields=["name", "updated_at"])
+    _labels_changed(person.owner_id)
+    return person
+
+
+@transaction.atomic
+def person_set_cover(*, user, person_id: int, face_id: int | None) -> Person:
+    """The user's cover choice; None goes back to the automatic pick."""
+    person = _person(user, person_id)
+    if face_id is None:
+        person.cover_chosen = False
+        person.save(update_fields=["cover_chosen", "updated_at"])
+        _refresh_cover(person)
+        return person
+    face = Face.objects.for_user(user).get(pk=face_id)
+    if face.person_id != person.id or face.state not in NAMED_STATES:
+        raise ValidationError("The cover must be one of this person's faces.")
+    person.cover_face, person.cover_chosen = face, True
+    person.save(update_fields=["cover_face", "cover_chosen", "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_set_birth_date(*, user, person_id: int, birth_date: datetime.date | None) -> Person:
+    person = _person(user, person_id)
+    if birth_date and birth_date > timezone.localdate():
+        raise ValidationError({"birth_date": "The birth date is in the future."})
+    person.birth_date = birth_date
+    person.save(update_fields=["birth_date", "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_hide(*, user, person_id: int) -> Person:
+    """Hidden from the people list; still recognised, so their faces stay named."""
+    person = _person(user, person_id)
+    person.hidden = True
+    person.save(update_fields=["hidden", "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_unhide(*, user, person_id: int) -> Person:
+    person = _person(user, person_id)
+    person.hidden = False
+    person.save(update_fields=["hidden", "updated_at"])
+    return person
+
+
+@transaction.atomic
+def person_merge(*, user, person_id: int, into_person_id: int) -> LabelsChange:
+    """Merge `person_id` into `into_person_id`: its faces and "not this person" rows move over.
+
+    - Faces keep their states (confirmed stay confirmed); a job-named face that was rejected
+      for the target becomes unknown (the rejection stands); a confirmed one keeps its name and
+      the contradicting rejection goes (the merge is the user's newer word).
+    - One photo holding faces of both: confirmed ones stay, the job-named ones become unknown.
+    - The target keeps its cover, name, hidden flag and birth date (taking the source's when
+      the target has none). The source is soft-deleted with merged_into set, so Undo works.
+    """
+    if int(person_id) == int(into_person_id):
+        raise ValidationError("A person cannot be merged into itself.")
+    source, target = _persons(user, [person_id, into_person_id])
+    if source.id != int(person_id):
+        source, target = target, source
+    change = LabelsChange(persons=[_person_snapshot(source), _person_snapshot(target)])
+    faces = list(Face.objects.select_for_update().filter(owner_id=user.pk, person=source).order_by("id"))
+    rejected_target = set(FaceRejection.objects.filter(person=target, face__in=faces).values_list("face_id", flat=True))
+    for face in faces:
+        change.faces.append(_snapshot(face))
+        if face.id in rejected_target:
+            if face.state == Face.State.CONFIRMED:
+                FaceRejection.objects.filter(face=face, person=target).delete()
+                change.rejections_removed.append((face.id, target.id))
+            else:
+                face.state, face.similarity, face.margin = Face.State.UNKNOWN, None, None
+                face.person_id = None
+                continue
+        face.person_id = target.id
+    Face.objects.bulk_update(faces, ["person", "state", "similarity", "margin"], batch_size=500)
+    # "Not <source>" now means "not <target>".
+    for face_id in FaceRejection.objects.filter(person=source).values_list("face_id", flat=True):
+        change.rejections_removed.append((face_id, source.id))
+        face = Face.objects.get(pk=face_id)
+        if face.person_id == target.id and face.state == Face.State.CONFIRMED:
+            continue
+        _reject(face, target.id, change=change)
+    FaceRejection.objects.filter(person=source).delete()
+    _resolve_same_photo(target, change=change)
+    if not target.birth_date and source.birth_date:
+        target.birth_date = source.birth_date
+    if not target.cover_chosen and source.cover_chosen:
+        target.cover_face_id, target.cover_chosen = source.cover_face_id, True
+    target.save(update_fields=["birth_date", "cover_face", "cover_chosen", "updated_at"])
+    source.deleted_at, source.merged_into = timezone.now(), target
+    source.save(update_fields=["deleted_at", "merged_into", "updated_at"])
+    _refresh_cover(target)
+    _labels_changed(user.pk)
+    return change
+
+
+def _resolve_same_photo(person: Person, *, change: LabelsChange) -> None:
+    faces = list(
+        Face.objects.select_for_update().filter(person=person, owner_id=person.owner_id).order_by("photo_id", "id")
+    )
+    by_photo: dict[int, list[Face]] = {}
+    for face in faces:
+        by_photo.setdefault(face.photo_id, []).append(face)
+    demoted = []
+    for photo_faces in by_photo.values():
+        if len(photo_faces) < 2:
+            continue
+        confirmed = [f for f in photo_faces if f.state == Face.State.CONFIRMED]
+        keep = confirmed or [max(photo_faces, key=lambda f: (f.similarity or 0.0, -f.id))]
+        for face in photo_faces:
+            if face not in keep and face.state in JOB_STATES:
+                if not any(s.face_id == face.id for s in change.faces):
+                    change.faces.append(_snapshot(face))
+                face.state, face.person_id, face.similarity, face.margin = Face.State.UNKNOWN, None, None, None
+                demoted.append(face)
+    Face.objects.bulk_update(demoted, ["state", "person", "similarity", "margin"])
+
+
+@transaction.atomic
+def person_delete(*, user, person_id: int) -> LabelsChange:
+    """Delete a person: their faces become unknown and are never named automatically again.
+
+    Soft delete: the row stays (invisible: `for_user` hides it) and every face it had gets a
+    "not this person" row against it. Recognition caps a face with a rejection against a
+    deleted person at *suggested*, so if the user has (or later creates) a person who is the
+    same human, these faces are offered ("Is this Anna?") but never silently re-assigned. The
+    released faces go into one dismissed group, so the same set does not return at once as an
+    unnamed group. Undo: labels_undo(change) brings all of it back.
+    """
+    person = _person(user, person_id)
+    change = LabelsChange(persons=[_person_snapshot(person)])
+    faces = list(Face.objects.select_for_update().filter(owner_id=user.pk, person=person).order_by("id"))
+    released = [f for f in faces if f.state != Face.State.REJECTED_AS_FACE]
+    for face in released:
+        _reject(face, person.id, change=change)
+    _set_faces(released, user=user, state=Face.State.UNKNOWN, person=None, change=change)
+    if released:
+        group = FaceGroup.objects.create(owner=user, dismissed=True)
+        change.groups_created.append(group.id)
+        Face.objects.filter(pk__in=[f.id for f in released]).update(group=group)
+    person.deleted_at = timezone.now()
+    person.save(update_fields=["deleted_at", "updated_at"])
+    _labels_changed(user.pk)
+    return change
+
+
+@transaction.atomic
+def labels_undo(*, user, change: dict | LabelsChange) -> None:
+    """Revert what a service returned. All-or-nothing; foreign ids raise DoesNotExist."""
+    data = change.as_dict() if isinstance(change, LabelsChange) else change
+    snapshots = [PersonSnapshot(**p) for p in data.get("persons", [])]
+    persons = {
+        p.id: p
+        for p in Person.objects.for_user_including_deleted(user)
+        .select_for_update()
+        .filter(pk__in=[s.person_id for s in snapshots])
+    }
+    if len(persons) != len({s.person_id for s in snapshots}):
+        raise Person.DoesNotExist("Person matching query does not exist.")
+    for snap in snapshots:
+        person = persons[snap.person_id]
+        if snap.merged_into_id and snap.merged_into_id not in persons:
+            Person.objects.for_user_including_deleted(user).get(pk=snap.merged_into_id)
+        person.deleted_at = None if not snap.deleted else (person.deleted_at or timezone.now())
+        person.merged_into_id = snap.merged_into_id
+        person.birth_date = datetime.date.fromisoformat(snap.birth_date) if snap.birth_date else None
+        cover_ok = snap.cover_face_id is None or Face.objects.for_user(user).filter(pk=snap.cover_face_id).exists()
+        person.cover_face_id = snap.cover_face_id if cover_ok else None
+        person.cover_chosen = snap.cover_chosen and cover_ok
+        person.save()
+    pairs = [tuple(p) for p in data.get("rejections_added", [])] + [
+        tuple(p) for p in data.get("rejections_removed", [])
+    ]
+    face_ids = {f for f, _ in pairs}
+    person_ids = {p for _, p in pairs}
+    _faces(user, face_ids)
+    if len(Person.objects.for_user_including_deleted(user).filter(pk__in=person_ids)) != len(person_ids):
+        raise Person.DoesNotExist("Person matching query does not exist.")
+    for face_id, person_id in data.get("rejections_added", []):
+        FaceRejection.objects.filter(owner=user, face_id=face_id, person_id=person_id).delete()
+    for face_id, person_id in data.get("rejections_removed", []):
+        FaceRejection.objects.get_or_create(owner=user, face_id=face_id, person_id=person_id)
+    FaceGroup.objects.for_user(user).filter(pk__in=data.get("groups_dismissed", [])).update(dismissed=False)
+    face_restore_states(user=user, snapshots=data.get("faces", []))
+    FaceGroup.objects.for_user(user).filter(pk__in=data.get("groups_created", [])).delete()
+    if data.get("person_created"):
+        created = Person.objects.for_user(user).filter(pk=data["person_created"])
+        if not Face.objects.filter(person__in=created).exists():
+            created.delete()
+    _refresh_covers(
+        [s.person_id for s in snapshots if not s.cover_chosen]
+        + [s["person_id"] for s in data.get("faces", []) if s["person_id"]]
+    )
+    _labels_changed(user.pk)
+
+
+# Groups ------------------------------------------------------------------------------------
+
+
+def _group(user, group_id: int) -> FaceGroup:
+    return FaceGroup.objects.for_user(user).select_for_update().get(pk=group_id)
+
+
+@transaction.atomic
+def group_name(*, user, group_id: int, person_id: int | None = None, name: str | None = None) -> LabelsChange:
+    """Name a whole unnamed group at once: its faces become confirmed for the person."""
+    group = _group(user, group_id)
+    face_ids = list(group.faces.filter(state=Face.State.UNKNOWN).values_list("id", flat=True))
+    return group_name_partial(user=user, group_id=group.id, face_ids=face_ids, person_id=person_id, name=name)
+
+
+@transaction.atomic
+def group_name_partial(
+    *, user, group_id: int, face_ids: Sequence[int], person_id: int | None = None, name: str | None = None
+) -> LabelsChange:
+    """Name the picked faces of a group. Every face must be an unknown face of this group.
+
+    Faces rejected for that person before, and a second face of a photo that already has the
+    person, are left unknown and reported in `skipped_face_ids`.
+    """
+    group = _group(user, group_id)
+    change = LabelsChange()
+    person = _person_or_new(user, person_id=person_id, name=name, change=change)
+    faces = _faces(user, face_ids)
+    if any(f.group_id != group.id or f.state != Face.State.UNKNOWN for f in faces):
+        raise ValidationError("Only unknown faces of this group can be named here.")
+    rejected = set(FaceRejection.objects.filter(person=person, face__in=faces).values_list("face_id", flat=True))
+    photos_with_person = set(
+        Face.objects.filter(owner=user, person=person, state=Face.State.CONFIRMED).values_list("photo_id", flat=True)
+    )
+    chosen = []
+    for face in sorted(faces, key=lambda f: (-f.size_px, f.id)):
+        if face.id in rejected or face.photo_id in photos_with_person:
+            change.skipped_face_ids.append(face.id)
+            continue
+        photos_with_person.add(face.photo_id)
+        chosen.append(face)
+    _release_photo_mates(chosen, person, change=change)
+    _set_faces(chosen, user=user, state=Face.State.CONFIRMED, person=person, change=change)
+    _refresh_cover(person)
+    _labels_changed(user.pk)
+    return change
+
+
+@transaction.atomic
+def group_dismiss(*, user, group_id: int) -> LabelsChange:
+    """ "Don't ask me about these": the group's faces are never grouped together again."""
+    group = _group(user, group_id)
+    change = LabelsChange()
+    if not group.dismissed:
+        group.dismissed = True
+        group.save(update_fields=["dismissed"])
+        change.groups_dismissed.append(group.id)
+    return change
+
+
+def face_ids_of(change: LabelsChange) -> list[int]:
+    return sorted({snap.face_id for snap in change.faces})
+
+
+__all__ = [
+    "FaceSnapshot",
+    "LabelsChange",
+    "PersonSnapshot",
+    "face_assign",
+    "face_confirm",
+    "face_mark_not_a_face",
+    "face_not_this_person",
+    "face_reject_suggestion",
+    "face_restore_states",
+    "face_unassign",
+    "group_dismiss",
+    "group_name",
+    "group_name_partial",
+    "labels_undo",
+    "person_create",
+    "person_delete",
+    "person_hide",
+    "person_merge",
+    "person_rename",
+    "person_set_birth_date",
+    "person_set_cover",
+    "person_unhide",
+]
