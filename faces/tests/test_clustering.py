@@ -1,0 +1,132 @@
+"""Unnamed groups: unknown faces of one person form a group that is named in one action."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from faces import clustering, recognition, services
+from faces.models import Face, FaceGroup
+from faces.tests.people import Library
+
+PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_cache():
+    recognition.forget_loaded_indexes()
+    yield
+    recognition.forget_loaded_indexes()
+
+
+@pytest.fixture
+def model(engine):
+    return recognition.current_model()
+
+
+@pytest.fixture
+def library(alice, detections, model):
+    return Library(alice, detections, model.model_id, PEOPLE, per_identity=8)
+
+
+def _groups_of(library, identity):
+    library.refresh()
+    return Counter(f.group_id for f in library.faces[identity])
+
+
+def test_density_groups_need_enough_close_faces():
+    rng = np.random.default_rng(0)
+    centre = rng.normal(size=16)
+    tight = centre + rng.normal(scale=0.1, size=(5, 16))
+    loners = rng.normal(size=(4, 16))
+    vectors = np.vstack([tight, loners]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = clustering.density_groups(vectors, threshold=0.8, min_size=3)
+    assert len(set(labels[:5].tolist())) == 1 and labels[0] >= 0
+    assert labels[5:].tolist() == [-1] * 4
+
+
+def test_unknown_faces_of_one_person_form_one_group_each(alice, library, model):
+    clustering.faces_regroup(alice.id, model)
+
+    group_ids = set()
+    for identity in PEOPLE:
+        groups = _groups_of(library, identity)
+        group_id, size = groups.most_common(1)[0]
+        assert group_id is not None and size >= 6, (identity, groups)
+        group_ids.add(group_id)
+    assert len(group_ids) == len(PEOPLE)  # never two people in one group
+
+
+def test_a_group_is_named_in_one_action(alice, library, model):
+    clustering.faces_regroup(alice.id, model)
+    group_id = _groups_of(library, "Tony_Blair").most_common(1)[0][0]
+    size = Face.objects.filter(group_id=group_id).count()
+
+    change = services.group_name(user=alice, group_id=group_id, name="Tony")
+
+    tony = change.person_created
+    assert Face.objects.filter(person_id=tony, state=Face.State.CONFIRMED).count() == size
+    assert not Face.objects.filter(group_id=group_id).exists()
+    recognition.index_rebuild(alice.id, model)
+    assert all(person == tony for _, person in library.states("Tony_Blair"))
+
+
+def test_a_group_can_be_named_in_part(alice, library, model):
+    clustering.faces_regroup(alice.id, model)
+    group_id = _groups_of(library, "Colin_Powell").most_common(1)[0][0]
+    picked = list(Face.objects.filter(group_id=group_id).values_list("id", flat=True)[:2])
+
+    change = services.group_name_partial(user=alice, group_id=group_id, face_ids=picked, name="Colin")
+
+    assert sorted(Face.objects.filter(person_id=change.person_created).values_list("id", flat=True)) == sorted(picked)
+    assert Face.objects.filter(group_id=group_id, state=Face.State.UNKNOWN).exists()
+
+
+def test_a_dismissed_group_does_not_come_back(alice, library, model):
+    clustering.faces_regroup(alice.id, model)
+    group_id = _groups_of(library, "Ariel_Sharon").most_common(1)[0][0]
+    members = set(Face.objects.filter(group_id=group_id).values_list("id", flat=True))
+
+    services.group_dismiss(user=alice, group_id=group_id)
+    clustering.faces_regroup(alice.id, model)
+
+    assert set(Face.objects.filter(group_id=group_id).values_list("id", flat=True)) == members
+    regrouped = Face.objects.filter(pk__in=members).exclude(group_id=group_id)
+    assert not regrouped.exists()
+    assert FaceGroup.objects.get(pk=group_id).dismissed
+
+
+def test_regrouping_keeps_group_ids_and_new_faces_join(alice, detections, library, model):
+    clustering.faces_regroup(alice.id, model)
+    group_id = _groups_of(library, "Tony_Blair").most_common(1)[0][0]
+
+    more = Library(alice, detections, model.model_id, ["Tony_Blair"], per_identity=10)
+    for face in more.faces["Tony_Blair"][8:]:
+        recognition.recognise_photo(photo=face.photo)
+    clustering.faces_regroup(alice.id, model)
+
+    assert _groups_of(library, "Tony_Blair").most_common(1)[0][0] == group_id
+    assert _groups_of(more, "Tony_Blair").most_common(1)[0][0] == group_id
+
+
+def test_named_faces_leave_their_group(alice, library, model):
+    clustering.faces_regroup(alice.id, model)
+    face = library.faces["Tony_Blair"][0]
+    face.refresh_from_db()
+    assert face.group_id
+
+    services.face_assign(user=alice, face_id=face.id, name="Tony")
+
+    face.refresh_from_db()
+    assert face.group_id is None
+
+
+def test_groups_never_mix_users(alice, bob, detections, library, model):
+    Library(bob, detections, model.model_id, ["Tony_Blair"], per_identity=8)
+    clustering.faces_regroup(alice.id, model)
+    clustering.faces_regroup(bob.id, model)
+    for group in FaceGroup.objects.all():
+        assert set(group.faces.values_list("owner_id", flat=True)) == {group.owner_id}
