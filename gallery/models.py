@@ -54,6 +54,9 @@ class Photo(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     faces_model_id = models.CharField(max_length=100, blank=True)
+    # The Celery task holding the photo while it is processing. A redelivery of the same task
+    # (the worker died under it) takes the photo back; a different task for it waits its turn.
+    task_id = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
 

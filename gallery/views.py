@@ -1,6 +1,220 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import TooManyFilesSent
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
+
+from faces.models import Face
+from gallery import selectors, services
+from gallery.media import media_response
+from gallery.models import Photo
+from gallery.validation import CONTENT_TYPES, ImageRejected, clean_display_name, format_bytes
+
+
+def _get_photo_for_user(request: HttpRequest, pk: int) -> Photo:
+    """The one way views reach a photo: the signed-in user's own, else 404."""
+    try:
+        return Photo.objects.for_user(request.user).get(pk=pk)
+    except Photo.DoesNotExist:
+        raise Http404("No such photo") from None
+
+
+def _get_face_for_user(request: HttpRequest, pk: int) -> Face:
+    """The one way views reach a face: the signed-in user's own, else 404."""
+    try:
+        return Face.objects.for_user(request.user).get(pk=pk)
+    except Face.DoesNotExist:
+        raise Http404("No such face") from None
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/home.html")
+    return render(request, "gallery/home.html", {"gallery_url": reverse("gallery:timeline")})
+
+
+# Pages --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def timeline(request: HttpRequest) -> HttpResponse:
+    page = selectors.photo_timeline(user=request.user, cursor=request.GET.get("after"))
+    ctx = {"page": page}
+    if request.htmx:
+        return render(request, "gallery/timeline.html#grid", ctx)
+    ctx["counts"] = selectors.photo_status_counts(user=request.user)
+    if ctx["counts"].failed:
+        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    return render(request, "gallery/timeline.html", ctx)
+
+
+@login_required
+@require_GET
+def photo_tile(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    return render(request, "gallery/timeline.html#tile", {"photo": photo})
+
+
+@login_required
+@require_GET
+def processing(request: HttpRequest) -> HttpResponse:
+    """The processing panel; polled by htmx while photos are pending."""
+    return _processing_panel(request)
+
+
+def _processing_panel(request: HttpRequest) -> HttpResponse:
+    counts = selectors.photo_status_counts(user=request.user)
+    ctx = {"counts": counts}
+    if counts.failed:
+        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    idle = request.htmx and counts.pending == 0
+    status = HttpResponseStopPolling.status_code if idle else 200
+    response = render(request, "gallery/timeline.html#processing", ctx, status=status)
+    try:
+        pending_before = int(request.GET.get("pending", ""))
+    except ValueError:
+        pending_before = None
+    if request.htmx and pending_before is not None and counts.pending < pending_before:
+        # Placeholders in the grid listen for this and fetch their finished tile.
+        trigger_client_event(response, "photos-processed")
+    return response
+
+
+@login_required
+@require_GET
+def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    newer, older = selectors.photo_neighbours(user=request.user, photo=photo)
+    ctx = {
+        "photo": photo,
+        "boxes": selectors.photo_face_boxes(user=request.user, photo=photo),
+        "newer": newer,
+        "older": older,
+    }
+    return render(request, "gallery/photo.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """One file per request from our JS (an htmx-style fragment back), many from the plain form."""
+    if request.method == "GET":
+        return render(request, "gallery/upload.html", _upload_context(request))
+    try:
+        files = request.FILES.getlist("files")
+    except TooManyFilesSent:
+        return _upload_error(request, f"Too many files in one go: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}.")
+    oversized = getattr(request, "oversized_uploads", [])
+    results = [_upload_one(request, file) for file in files]
+    limit = format_bytes(settings.SMARTGALLERY_MAX_UPLOAD_BYTES)
+    results += [
+        {"name": clean_display_name(name), "status": 413, "error": f"The file is larger than the limit of {limit}."}
+        for name in oversized
+    ]
+    if not results:
+        return _upload_error(request, "Choose one or more photos to upload.")
+    status = results[0]["status"] if len(results) == 1 else 200
+    if request.htmx:
+        return render(request, "gallery/upload.html#results", {"results": results}, status=status)
+    ctx = _upload_context(request)
+    ctx["results"] = results
+    return render(request, "gallery/upload.html", ctx, status=status)
+
+
+def _upload_one(request: HttpRequest, file) -> dict:
+    name = clean_display_name(file.name)
+    try:
+        photo, created = services.photo_create(owner=request.user, file=file, filename=file.name)
+    except ImageRejected as rejection:
+        return {"name": name, "status": rejection.status, "error": rejection.message}
+    except OSError:
+        return {"name": name, "status": 507, "error": "The photo could not be stored (a server storage problem). Try again later."}
+    return {"name": name, "status": 201 if created else 200, "photo": photo, "duplicate": not created}
+
+
+def _upload_error(request: HttpRequest, message: str) -> HttpResponse:
+    results = [{"name": "", "status": 400, "error": message}]
+    if request.htmx:
+        return render(request, "gallery/upload.html#results", {"results": results}, status=400)
+    ctx = _upload_context(request)
+    ctx["results"] = results
+    return render(request, "gallery/upload.html", ctx, status=400)
+
+
+def _upload_context(request: HttpRequest) -> dict:
+    counts = selectors.photo_status_counts(user=request.user)
+    ctx = {
+        "counts": counts,
+        "max_upload": format_bytes(settings.SMARTGALLERY_MAX_UPLOAD_BYTES),
+        "max_upload_bytes": settings.SMARTGALLERY_MAX_UPLOAD_BYTES,
+        "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        "accept": ",".join(sorted(set(CONTENT_TYPES.values()) | {"image/heic", ".heic", ".heif"})),
+    }
+    if counts.failed:
+        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    return ctx
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def photo_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    services.photo_retry(photo=photo)
+    if request.htmx:
+        return _processing_panel(request)
+    messages.success(request, f"“{photo.original_filename}” is queued again.")
+    return redirect("gallery:timeline")
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    services.photo_delete(photo=photo)
+    messages.success(request, f"Deleted “{photo.original_filename}”.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("gallery:timeline"))
+    return redirect("gallery:timeline")
+
+
+# Media --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def photo_original(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    stem = photo.original_filename.rsplit(".", 1)[0] or "photo"
+    # The extension follows the real format, whatever the uploaded name said.
+    return media_response(
+        photo.original,
+        content_type=CONTENT_TYPES.get(photo.image_format, "application/octet-stream"),
+        download_name=f"{stem}{photo.storage_extension}",
+    )
+
+
+@login_required
+@require_GET
+def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    return media_response(photo.preview, content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def photo_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk)
+    return media_response(photo.thumbnail, content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def face_crop(request: HttpRequest, pk: int) -> HttpResponse:
+    face = _get_face_for_user(request, pk)
+    return media_response(face.crop, content_type="image/jpeg")

@@ -272,6 +272,37 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Photos (see docs/PHOTOS.md) ----------------------------------------------------------------
+
+SMARTGALLERY_MAX_UPLOAD_BYTES = envint("SMARTGALLERY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
+# Decoded size cap, far below Pillow's own bomb limit: a 60 MP photo decodes to ~180 MB of RGB.
+SMARTGALLERY_MAX_PIXELS = envint("SMARTGALLERY_MAX_PIXELS", 60_000_000, minimum=1)
+SMARTGALLERY_USER_QUOTA_BYTES = envint("SMARTGALLERY_USER_QUOTA_BYTES", 0, minimum=0)  # 0 = unlimited
+# A photo whose processing crashed, hung or failed transiently this many times ends `failed`.
+SMARTGALLERY_MAX_ATTEMPTS = envint("SMARTGALLERY_MAX_ATTEMPTS", 3, minimum=1)
+# First retry delay after a transient error (database, storage, Redis); doubles each time, with jitter.
+SMARTGALLERY_RETRY_BACKOFF_SECONDS = envfloat("SMARTGALLERY_RETRY_BACKOFF_SECONDS", 5.0)
+# The sweeper re-queues photos queued longer than this (a lost enqueue, Redis down at upload).
+SMARTGALLERY_STUCK_AFTER_SECONDS = envint("SMARTGALLERY_STUCK_AFTER_SECONDS", 900, minimum=1)
+SMARTGALLERY_SWEEP_INTERVAL_SECONDS = envint("SMARTGALLERY_SWEEP_INTERVAL_SECONDS", 300, minimum=1)
+SMARTGALLERY_PREVIEW_SIZE = envint("SMARTGALLERY_PREVIEW_SIZE", 1600, minimum=64)
+SMARTGALLERY_THUMBNAIL_SIZE = envint("SMARTGALLERY_THUMBNAIL_SIZE", 320, minimum=32)
+# Uploads above this size stream to a temporary file instead of memory (Django's default, said out loud).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    # Stops reading a file as soon as it passes SMARTGALLERY_MAX_UPLOAD_BYTES.
+    "gallery.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 100, minimum=1)
+# The sweeper is cheap and must not wait behind a long queue of photos.
+CELERY_TASK_ROUTES = {"gallery.tasks.photos_requeue_stuck": {"queue": "default"}, **CELERY_TASK_ROUTES}
+CELERY_BEAT_SCHEDULE["gallery-requeue-stuck"] = {
+    "task": "gallery.tasks.photos_requeue_stuck",
+    "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
+}
+
 # Email --------------------------------------------------------------------------------------
 
 EMAIL_HOST = envstr("EMAIL_HOST")

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from gallery import views as gallery_views
+
 urlpatterns = [
-    path("", include("gallery.urls")),
+    path("", gallery_views.home, name="home"),
+    path("photos/", include("gallery.urls")),
     path("admin/", admin.site.urls),
 ]

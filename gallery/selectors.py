@@ -1,0 +1,170 @@
+"""Owner-scoped reads for the gallery pages. Every query starts from Photo.objects.for_user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from faces.models import Face
+from gallery.models import Photo
+
+PAGE_SIZE = 60
+FAILED_LIST_LIMIT = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class MonthGroup:
+    month: datetime  # first day of the month, local time
+    photos: list[Photo] = field(default_factory=list)
+    continued: bool = False  # the same month was already shown on the previous page
+
+
+@dataclass
+class TimelinePage:
+    groups: list[MonthGroup]
+    next_cursor: str | None
+
+    @property
+    def photos(self) -> list[Photo]:
+        return [photo for group in self.groups for photo in group.photos]
+
+
+def encode_cursor(photo: Photo) -> str:
+    delta = photo.taken_at - EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}_{photo.pk}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """(taken_at, id) of the last photo shown, or None for a missing or malformed cursor."""
+    if not cursor:
+        return None
+    micros, _, pk = cursor.partition("_")
+    try:
+        return EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def photo_timeline(*, user, cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
+    """Newest first, grouped by month; keyset pagination on (taken_at, id), one query."""
+    photos = Photo.objects.for_user(user).order_by("-taken_at", "-id")
+    after = decode_cursor(cursor)
+    if after is not None:
+        taken_at, pk = after
+        photos = photos.filter(Q(taken_at__lt=taken_at) | Q(taken_at=taken_at, id__lt=pk))
+    page = list(photos[: limit + 1])
+    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
+    page = page[:limit]
+
+    previous_month = _month(after[0]) if after is not None else None
+    groups: list[MonthGroup] = []
+    for photo in page:
+        month = _month(photo.taken_at)
+        if not groups or groups[-1].month != month:
+            groups.append(MonthGroup(month=month, continued=not groups and month == previous_month))
+        groups[-1].photos.append(photo)
+    return TimelinePage(groups=groups, next_cursor=next_cursor)
+
+
+def _month(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def photo_neighbours(*, user, photo: Photo) -> tuple[Photo | None, Photo | None]:
+    """(newer, older) than `photo` in timeline order."""
+    mine = Photo.objects.for_user(user)
+    newer = (
+        mine.filter(Q(taken_at__gt=photo.taken_at) | Q(taken_at=photo.taken_at, id__gt=photo.pk))
+        .order_by("taken_at", "id")
+        .first()
+    )
+    older = (
+        mine.filter(Q(taken_at__lt=photo.taken_at) | Q(taken_at=photo.taken_at, id__lt=photo.pk))
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    return newer, older
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    queued: int = 0
+    processing: int = 0
+    failed: int = 0
+    done: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.processing
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.processing + self.failed + self.done
+
+
+def photo_status_counts(*, user) -> StatusCounts:
+    rows = Photo.objects.for_user(user).values_list("status").annotate(n=Count("id")).order_by()
+    return StatusCounts(**{status: n for status, n in rows if status in StatusCounts.__dataclass_fields__})
+
+
+def photo_failed_list(*, user, limit: int = FAILED_LIST_LIMIT) -> list[Photo]:
+    return list(
+        Photo.objects.for_user(user)
+        .filter(status=Photo.Status.FAILED)
+        .order_by("-finished_at", "-id")
+        .only("id", "original_filename", "last_error", "attempts", "finished_at")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face drawn over the preview, in percent of the upright image."""
+
+    face: Face
+    left: float
+    top: float
+    width: float
+    height: float
+    kind: str  # unknown | suggested | named
+    label: str
+
+
+def photo_face_boxes(*, user, photo: Photo) -> list[FaceBox]:
+    faces = (
+        Face.objects.for_user(user)
+        .filter(photo=photo)
+        .exclude(state=Face.State.REJECTED_AS_FACE)
+        .select_related("person")
+        .order_by("x1", "pk")
+    )
+    boxes = []
+    for face in faces:
+        named = face.person is not None and face.state in (Face.State.AUTO, Face.State.CONFIRMED)
+        if named:
+            kind, label = "named", face.person.name
+        elif face.person is not None and face.state == Face.State.SUGGESTED:
+            kind, label = "suggested", f"Is this {face.person.name}?"
+        else:
+            kind, label = "unknown", "Unknown person"
+        boxes.append(
+            FaceBox(
+                face=face,
+                left=_percent(face.x1, photo.width),
+                top=_percent(face.y1, photo.height),
+                width=_percent(face.x2 - face.x1, photo.width),
+                height=_percent(face.y2 - face.y1, photo.height),
+                kind=kind,
+                label=label,
+            )
+        )
+    return boxes
+
+
+def _percent(value: float, total: int) -> float:
+    return round(max(0.0, min(100.0, 100.0 * value / total)), 3) if total else 0.0

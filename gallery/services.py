@@ -1,0 +1,376 @@
+"""Writes on photos: upload, processing, retry, delete, the stuck-photo sweeper.
+
+Views, the import command, tasks and the admin call these functions and nothing else. Files
+and rows never disagree: a file is written before its row and deleted again when the row
+cannot be written; files of deleted rows are removed only after the delete committed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from datetime import timedelta
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from PIL import Image
+
+from faces import engine_loader
+from faces.detection import PhotoGone, photo_faces_store
+from faces.models import Face
+from faces.recognition import recognise_photo
+from gallery import imaging
+from gallery.models import Photo, derivative_upload_to, original_upload_to
+from gallery.validation import ImageRejected, clean_display_name, format_bytes, validate_image
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_QUALITY = 85
+THUMBNAIL_QUALITY = 80
+SWEEP_BATCH = 500
+# A photo stays `processing` at most this long past the hard time limit before the sweeper
+# decides its worker is gone.
+PROCESSING_GRACE = timedelta(seconds=60)
+WORKER_STOPPED = "The worker stopped or ran out of time while processing this photo."
+
+
+class PhotoUnreadable(Exception):
+    """The stored original cannot be decoded; retrying will not help."""
+
+
+# Upload -------------------------------------------------------------------------------------
+
+
+def photo_create(*, owner, file: IO[bytes], filename: str) -> tuple[Photo, bool]:
+    """Validate, store and queue an uploaded photo. Returns (photo, created).
+
+    The same content uploaded again by the same owner returns the existing photo with
+    created=False, also when two uploads of it race. Raises ImageRejected (with the HTTP
+    status to answer: 400, or 413 for size and quota) and OSError when storage fails.
+    """
+    info = validate_image(
+        file,
+        name=filename,
+        max_bytes=settings.SMARTGALLERY_MAX_UPLOAD_BYTES,
+        max_pixels=settings.SMARTGALLERY_MAX_PIXELS,
+    )
+    existing = Photo.objects.filter(owner=owner, sha256=info.sha256).first()
+    if existing is not None:
+        return existing, False
+    _check_quota(owner, info.file_size)
+
+    now = timezone.now()
+    photo = Photo(
+        owner=owner,
+        original_filename=clean_display_name(filename),
+        image_format=info.image_format,
+        sha256=info.sha256,
+        file_size=info.file_size,
+        width=info.width,
+        height=info.height,
+        taken_at=info.taken_at or now,
+        camera=info.camera,
+        gps_latitude=info.gps_latitude,
+        gps_longitude=info.gps_longitude,
+        status=Photo.Status.QUEUED,
+        queued_at=now,
+    )
+    file.seek(0)
+    name = default_storage.save(original_upload_to(photo, ""), _as_file(file))
+    try:
+        with transaction.atomic():
+            photo.original.name = name
+            photo.full_clean(validate_constraints=False)  # the database enforces uniqueness
+            photo.save()
+            transaction.on_commit(lambda: photo_enqueue(photo_id=photo.pk))
+    except IntegrityError:
+        _delete_files([name])
+        existing = Photo.objects.filter(owner=owner, sha256=info.sha256).first()
+        if existing is None:
+            raise
+        return existing, False
+    except Exception:
+        _delete_files([name])
+        raise
+    return photo, True
+
+
+def storage_used(*, owner) -> int:
+    return Photo.objects.filter(owner=owner).aggregate(total=Sum("file_size"))["total"] or 0
+
+
+def _check_quota(owner, size: int) -> None:
+    quota = settings.SMARTGALLERY_USER_QUOTA_BYTES
+    # Two uploads racing can both pass by one file; the quota is a budget, not a hard disk limit.
+    if quota and storage_used(owner=owner) + size > quota:
+        raise ImageRejected(
+            f"Your storage quota of {format_bytes(quota)} is used up; delete some photos first.", status=413
+        )
+
+
+def _as_file(stream: IO[bytes]) -> File:
+    # Uploaded files already are Files (and a temporary one is moved, not copied, into place).
+    return stream if isinstance(stream, File) else File(stream)
+
+
+def photo_enqueue(*, photo_id: int) -> None:
+    """Publish the processing task now. A broker failure is logged, not raised: the photo is
+    saved and `queued`, and the sweeper queues it again once the broker is back."""
+    from gallery import tasks
+
+    try:
+        tasks.photo_process.delay(photo_id)
+    except Exception:
+        # kombu, redis and socket errors share no base class worth naming here.
+        logger.exception("Could not queue photo %s; the sweeper will queue it again", photo_id)
+
+
+# Processing ---------------------------------------------------------------------------------
+
+
+def photo_process(*, photo_id: int, task_id: str) -> str:
+    """Detect and store faces, make the preview and thumbnail, then recognise.
+
+    Safe to run any number of times for one photo, also at once: the first run to claim the
+    photo does the work, the others return "skipped". Returns "done" or "skipped".
+    """
+    photo = photo_claim(photo_id=photo_id, task_id=task_id)
+    if photo is None:
+        return "skipped"
+    with photo.original.open("rb") as stream:
+        data = stream.read()
+    rgb = _decode(data)
+    engine = engine_loader.get_engine()
+    detected = engine.detect(rgb)
+    derivatives = _write_derivatives(photo, rgb)
+
+    # The model may have run for a while: a connection the server dropped meanwhile is
+    # replaced before the writes.
+    connection_refresh()
+    try:
+        with transaction.atomic():
+            locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
+            if locked is None:
+                raise PhotoGone(photo_id)
+            if locked.status != Photo.Status.PROCESSING or locked.task_id != task_id:
+                # Someone else took the photo over (the sweeper, after we looked stuck).
+                _delete_files(list(derivatives.values()))
+                return "skipped"
+            photo_faces_store(photo=locked, detected=detected, model_id=engine.model_id, image=rgb)
+            old_files = [name for name in (locked.thumbnail.name, locked.preview.name) if name]
+            Photo.objects.filter(pk=photo_id).update(faces_model_id=engine.model_id, **derivatives)
+    except PhotoGone:
+        _delete_files(list(derivatives.values()))
+        return "skipped"
+    except Exception:
+        _delete_files(list(derivatives.values()))
+        raise
+    transaction.on_commit(lambda: _delete_files(old_files))
+
+    locked.refresh_from_db()
+    recognise_photo(photo=locked)
+    Photo.objects.filter(pk=photo_id, task_id=task_id, status=Photo.Status.PROCESSING).update(
+        status=Photo.Status.DONE, finished_at=timezone.now(), last_error="", task_id=""
+    )
+    return "done"
+
+
+def connection_refresh() -> None:
+    """Drop a database connection that died or aged out, so the next query opens a new one.
+
+    Never inside a transaction (a test's, or a caller's), where closing would lose it."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def photo_claim(*, photo_id: int, task_id: str) -> Photo | None:
+    """Take the photo for this task (attempts + 1), or None when it is not this task's to do.
+
+    A redelivery of the same task (its worker died) takes the photo back. A photo out of
+    attempts ends `failed` here, which is what stops a photo that crashes the worker every
+    time from looping forever.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
+        if photo is None or photo.status in (Photo.Status.DONE, Photo.Status.FAILED):
+            return None
+        redelivered = photo.status == Photo.Status.PROCESSING and photo.task_id == task_id
+        if photo.status == Photo.Status.PROCESSING and not redelivered and not _processing_is_stale(photo, now):
+            return None
+        if photo.status == Photo.Status.PROCESSING:
+            photo.last_error = WORKER_STOPPED
+        if photo.attempts >= settings.SMARTGALLERY_MAX_ATTEMPTS:
+            photo.status = Photo.Status.FAILED
+            photo.last_error = (
+                f"Gave up after {photo.attempts} attempts. Last problem: {photo.last_error or 'unknown'}"
+            )[:2000]
+            photo.finished_at = now
+            photo.task_id = ""
+            photo.save(update_fields=["status", "last_error", "finished_at", "task_id"])
+            return None
+        photo.status = Photo.Status.PROCESSING
+        photo.attempts += 1
+        photo.started_at = now
+        photo.finished_at = None
+        photo.task_id = task_id
+        photo.save(update_fields=["status", "attempts", "started_at", "finished_at", "task_id", "last_error"])
+    return photo
+
+
+def photo_release_for_retry(*, photo_id: int, task_id: str, error: str) -> bool:
+    """After a transient error: back to `queued` when attempts remain (True), else `failed`."""
+    with transaction.atomic():
+        photo = Photo.objects.select_for_update().filter(pk=photo_id, task_id=task_id).first()
+        if photo is None:
+            return False
+        if photo.attempts >= settings.SMARTGALLERY_MAX_ATTEMPTS:
+            _fail(photo, f"Gave up after {photo.attempts} attempts. Last problem: {error}")
+            return False
+        photo.status = Photo.Status.QUEUED
+        photo.queued_at = timezone.now()
+        photo.last_error = error[:2000]
+        photo.save(update_fields=["status", "queued_at", "last_error"])
+    return True
+
+
+def photo_mark_failed(*, photo_id: int, task_id: str, error: str) -> None:
+    with transaction.atomic():
+        photo = Photo.objects.select_for_update().filter(pk=photo_id, task_id=task_id).first()
+        if photo is not None:
+            _fail(photo, error)
+
+
+def _fail(photo: Photo, error: str) -> None:
+    photo.status = Photo.Status.FAILED
+    photo.last_error = error[:2000]
+    photo.finished_at = timezone.now()
+    photo.task_id = ""
+    photo.save(update_fields=["status", "last_error", "finished_at", "task_id"])
+
+
+def _processing_is_stale(photo: Photo, now) -> bool:
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + PROCESSING_GRACE
+    return photo.started_at is None or photo.started_at < now - limit
+
+
+def _decode(data: bytes):
+    try:
+        return imaging.load_upright_rgb(io.BytesIO(data))
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise PhotoUnreadable(f"The photo cannot be decoded: {exc}") from exc
+
+
+def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
+    preview = imaging.fit(rgb, settings.SMARTGALLERY_PREVIEW_SIZE)
+    thumbnail = imaging.fit(preview, settings.SMARTGALLERY_THUMBNAIL_SIZE)
+    written: dict[str, str] = {}
+    try:
+        for field, pixels, quality in (("preview", preview, PREVIEW_QUALITY), ("thumbnail", thumbnail, THUMBNAIL_QUALITY)):
+            content = ContentFile(imaging.encode_jpeg(pixels, quality=quality))
+            written[field] = default_storage.save(derivative_upload_to(photo, f"{field}.jpg"), content)
+    except Exception:
+        _delete_files(list(written.values()))
+        raise
+    return written
+
+
+# User actions -------------------------------------------------------------------------------
+
+
+def photo_retry(*, photo: Photo) -> bool:
+    """Queue a failed photo again with a fresh set of attempts. False if it had not failed."""
+    with transaction.atomic():
+        updated = Photo.objects.filter(pk=photo.pk, status=Photo.Status.FAILED).update(
+            status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=timezone.now(), task_id=""
+        )
+        if updated:
+            transaction.on_commit(lambda: photo_enqueue(photo_id=photo.pk))
+    return bool(updated)
+
+
+def photo_delete(*, photo: Photo) -> None:
+    """Delete a photo, its faces and (after commit) every file made from it."""
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().filter(pk=photo.pk).first()
+        if locked is None:
+            return
+        names = [name for name in (locked.original.name, locked.preview.name, locked.thumbnail.name) if name]
+        names += [name for name in Face.objects.filter(photo=locked).values_list("crop", flat=True) if name]
+        locked.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def photo_files_delete_for_user(*, user) -> None:
+    """Remove every stored file of a user (originals, derivatives, face crops), after commit.
+
+    For account deletion: rows go with the user (CASCADE), files go here.
+    """
+    prefix = f"{user.pk}"
+    transaction.on_commit(lambda: _delete_tree(prefix))
+
+
+def _delete_tree(prefix: str) -> None:
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return
+    _delete_files([f"{prefix}/{name}" for name in files])
+    for folder in folders:
+        _delete_tree(f"{prefix}/{folder}")
+    try:
+        os.rmdir(default_storage.path(prefix))
+    except NotImplementedError:
+        pass  # object storage has no folders
+    except OSError:
+        pass  # not empty (a file written meanwhile) or already gone
+
+
+# Sweeper ------------------------------------------------------------------------------------
+
+
+def photos_requeue_stuck(*, now=None) -> dict[str, int]:
+    """Queue again the photos whose task was lost: queued for too long (the broker was down
+    at upload, or lost the message), or processing far past the time limit (the worker
+    died). The attempt counter still applies, so a photo that kills its worker ends failed.
+    """
+    now = now or timezone.now()
+    queued_before = now - timedelta(seconds=settings.SMARTGALLERY_STUCK_AFTER_SECONDS)
+    started_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) - PROCESSING_GRACE
+    stuck_queued = Q(status=Photo.Status.QUEUED) & (Q(queued_at__lt=queued_before) | Q(queued_at__isnull=True))
+    stuck_processing = Q(status=Photo.Status.PROCESSING) & (
+        Q(started_at__lt=started_before) | Q(started_at__isnull=True)
+    )
+    requeued = 0
+    candidates = list(
+        Photo.objects.filter(stuck_queued | stuck_processing).order_by("queued_at", "pk").values_list("pk", flat=True)[
+            :SWEEP_BATCH
+        ]
+    )
+    for photo_id in candidates:
+        with transaction.atomic():
+            # Conditional: a worker that picked the photo up meanwhile keeps it.
+            updated = Photo.objects.filter(Q(pk=photo_id) & stuck_processing).update(
+                status=Photo.Status.QUEUED, queued_at=now, task_id="", last_error=WORKER_STOPPED
+            ) or Photo.objects.filter(Q(pk=photo_id) & stuck_queued).update(queued_at=now)
+            if updated:
+                requeued += 1
+                transaction.on_commit(lambda photo_id=photo_id: photo_enqueue(photo_id=photo_id))
+    if requeued:
+        logger.info("Re-queued %d stuck photos", requeued)
+    return {"requeued": requeued}
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("Could not delete stored file %s", name, exc_info=True)
