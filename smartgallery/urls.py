@@ -7,4 +7,7 @@ urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("photos/", include("gallery.urls")),
     path("admin/", admin.site.urls),
+    # Ours first: account settings, delete, and a throttled wrapper of allauth's code page.
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
 ]
