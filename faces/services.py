@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import datetime
 import logging
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, FloatField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from faces import index as face_index
 from faces import recognition
-from faces.models import Face, FaceGroup, FaceRejection, Person
+from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 
 logger = logging.getLogger(__name__)
 
@@ -597,8 +600,26 @@ def group_dismiss(*, user, group_id: int) -> LabelsChange:
     return change
 
 
-def face_ids_of(change: LabelsChange) -> list[int]:
-    return sorted({snap.face_id for snap in change.faces})
+# Accounts ----------------------------------------------------------------------------------
+
+
+def user_faces_delete(user) -> None:
+    """Account deletion (registered in FacesConfig.ready): the user's people rows now, their
+    index files (every machine's copy lives under the same per-user folder name) after commit."""
+    owner_id = user.pk
+    FaceRejection.objects.filter(owner_id=owner_id).delete()
+    Face.objects.filter(owner_id=owner_id).update(person=None, group=None)
+    Person.objects.filter(owner_id=owner_id).update(cover_face=None, merged_into=None)
+    Person.objects.filter(owner_id=owner_id).delete()
+    FaceGroup.objects.filter(owner_id=owner_id).delete()
+    RecognitionIndex.objects.filter(owner_id=owner_id).delete()
+    transaction.on_commit(lambda: _index_files_delete(owner_id), robust=True)
+
+
+def _index_files_delete(owner_id: int) -> None:
+    folder = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id).parent
+    shutil.rmtree(folder, ignore_errors=True)
+    recognition.forget_loaded_indexes()
 
 
 __all__ = [
@@ -616,6 +637,7 @@ __all__ = [
     "group_name",
     "group_name_partial",
     "labels_undo",
+    "user_faces_delete",
     "person_create",
     "person_delete",
     "person_hide",
