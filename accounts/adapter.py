@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -13,3 +14,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if login.signup:
             return False
         return super().is_login_by_code_required(login)
+
+    def pre_login(self, request: HttpRequest, user, **kwargs):
+        # Users made outside allauth (createsuperuser, the admin, fixtures) have no
+        # EmailAddress row. Give them one, unverified, so the sign-in code mailed to that
+        # address also verifies it instead of a second, separate verification code.
+        EmailAddress.objects.get_or_create(
+            user=user, email__iexact=user.email, defaults={"email": user.email, "primary": True}
+        )
+        return super().pre_login(request, user, **kwargs)
