@@ -6,6 +6,7 @@ from gallery import views as gallery_views
 urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("photos/", include("gallery.urls")),
+    path("people/", include("faces.urls")),
     path("admin/", admin.site.urls),
     # Ours first: account settings, delete, and a throttled wrapper of allauth's code page.
     path("accounts/", include("accounts.urls")),

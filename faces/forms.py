@@ -1,0 +1,88 @@
+"""Forms of the people pages. They only parse and validate input: every id they return is
+loaded again by the owner-scoped service or selector the view calls (404 for foreign ids)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from faces.models import Person
+
+
+class WhoForm(forms.Form):
+    """Who is this: an existing person (picked from the list) or a name.
+
+    A typed name that matches exactly one of the user's persons (case-insensitive) means that
+    person, so the <datalist> autocomplete, which can only fill in names, never creates a
+    duplicate of someone who exists.
+    """
+
+    person = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    name = forms.CharField(required=False, max_length=200, label="Name")
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict:
+        data = super().clean()
+        name = " ".join((data.get("name") or "").split())
+        if data.get("person"):
+            data["person_id"], data["new_name"] = data["person"], None
+            return data
+        if not name:
+            raise ValidationError("Type a name or pick a person.")
+        matches = list(Person.objects.for_user(self.user).filter(name__iexact=name).values_list("id", flat=True)[:2])
+        if len(matches) > 1:
+            raise ValidationError(f"Several people are called {name}: open one of them and name the face from there.")
+        data["person_id"], data["new_name"] = (matches[0], None) if matches else (None, name)
+        return data
+
+    def target(self) -> dict:
+        """Keyword arguments for the services: person_id=... or name=..."""
+        if self.cleaned_data["person_id"] is not None:
+            return {"person_id": self.cleaned_data["person_id"]}
+        return {"name": self.cleaned_data["new_name"]}
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Name")
+
+
+class BirthDateForm(forms.Form):
+    birth_date = forms.DateField(required=False, label="Birth date", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(min_value=1)
+
+
+class CoverForm(forms.Form):
+    face = forms.IntegerField(required=False, min_value=1)
+
+
+class NotThisPersonForm(forms.Form):
+    person = forms.IntegerField(required=False, min_value=1)
+
+
+class PhotoFilterForm(forms.Form):
+    MODES = [("and", "All of them in the photo"), ("or", "Any of them")]
+
+    person = forms.TypedMultipleChoiceField(coerce=int, required=False, label="People")
+    mode = forms.ChoiceField(choices=MODES, required=False, initial="and", widget=forms.RadioSelect, label="Match")
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, person_choices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The choices are the user's persons; an id outside them is not rejected here but left
+        # to the selector, which answers 404 for another user's id like every other view.
+        self.fields["person"].choices = person_choices
+        self.fields["person"].valid_value = lambda value: str(value).isdigit()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["mode"] = data.get("mode") or "and"
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("The start date is after the end date.")
+        return data
