@@ -20,7 +20,7 @@ def user_delete(*, user: User) -> None:
     """
     user_id = user.pk
     for cleanup in user_data_cleanups():
-        cleanup(user)
+        cleanup(user=user)
     session_keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     for key in session_keys:

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.usersessions",
+    "django.contrib.humanize",  # allauth's sessions page uses naturaltime
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
