@@ -600,6 +600,14 @@ def group_dismiss(*, user, group_id: int) -> LabelsChange:
     return change
 
 
+@transaction.atomic
+def index_invalidate(*, owner_id: int) -> None:
+    """Reference faces went away without a label change (a photo was deleted): mark the
+    owner's index stale and schedule the debounced rebuild, so its ids stay a subset of the
+    owner's faces. For other apps' delete services; call it in their transaction."""
+    _labels_changed(owner_id)
+
+
 # Accounts ----------------------------------------------------------------------------------
 
 
@@ -636,6 +644,7 @@ __all__ = [
     "group_dismiss",
     "group_name",
     "group_name_partial",
+    "index_invalidate",
     "labels_undo",
     "user_faces_delete",
     "person_create",

@@ -353,3 +353,15 @@ def test_delete_person_undo_restores_everything(alice, library, model):
     assert not FaceRejection.objects.filter(person_id=ariel).exists()
     assert not FaceGroup.objects.filter(owner=alice).exists()
     assert Person.objects.for_user(alice).get(pk=ariel).cover_face_id is not None
+
+
+def test_index_invalidate_after_a_photo_delete_drops_its_faces_from_the_index(alice, library, model):
+    _name(library, alice, "Ariel_Sharon")
+    assert recognition.get_index(alice.id, model).ntotal == 3
+    library.faces["Ariel_Sharon"][0].photo.delete()
+
+    services.index_invalidate(owner_id=alice.id)
+
+    built = recognition.get_index(alice.id, model)
+    assert built.ntotal == 2
+    assert set(built.face_ids.tolist()) <= set(Face.objects.filter(owner=alice).values_list("id", flat=True))
