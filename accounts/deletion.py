@@ -6,8 +6,9 @@ Apps that store per-user data register a cleanup from their AppConfig.ready():
     register_user_data_cleanup(photos_delete_for_user)
 
 `accounts.services.user_delete` calls each one as `cleanup(user=user)` (keyword, like every
-service), inside its transaction and before the user row goes. A cleanup deletes its rows and schedules file removal with
-`transaction.on_commit`, so a failed deletion never leaves rows pointing at removed files.
+service), inside its transaction and before the user row goes. A cleanup deletes its rows and
+schedules file removal with `transaction.on_commit`, so a failed deletion never leaves rows
+pointing at removed files.
 The registry is explicit (not signals) so the list of what a deletion touches is greppable.
 """
 

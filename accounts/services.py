@@ -1,9 +1,9 @@
 import logging
+from importlib import import_module
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.db import transaction
-from importlib import import_module
 
 from accounts.deletion import user_data_cleanups
 from accounts.models import User
