@@ -21,6 +21,20 @@
     if (first) first.focus();
   });
 
+  // Face boxes on the photo page: placed from data-box ("left top width height", in percent of
+  // the photo) through the CSSOM, which the CSP allows where it forbids style="" attributes.
+  function placeBoxes(root) {
+    root.querySelectorAll("[data-box]").forEach(function (box) {
+      var parts = box.getAttribute("data-box").split(" ").map(parseFloat);
+      if (parts.length !== 4 || parts.some(isNaN)) return;
+      box.style.left = parts[0] + "%";
+      box.style.top = parts[1] + "%";
+      box.style.width = parts[2] + "%";
+      box.style.height = parts[3] + "%";
+    });
+  }
+  placeBoxes(document);
+
   // Toasts: a close button, and they leave on their own after a while (longer with Undo).
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss-toast]");
@@ -48,6 +62,7 @@
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
     if (!element || !element.querySelectorAll) return;
+    placeBoxes(element);
     if (element.classList && element.classList.contains("toast")) scheduleRemoval(element);
     element.querySelectorAll(".toast").forEach(scheduleRemoval);
   });

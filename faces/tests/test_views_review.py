@@ -1,0 +1,155 @@
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from faces.models import Face, FaceRejection
+from faces.tests.viewdata import (
+    REQUEST_OVERHEAD_QUERIES,
+    XSS,
+    XSS_ESCAPED,
+    count_queries,
+    hx,
+    make_face,
+    make_person,
+)
+
+URL = reverse("faces:review")
+
+
+def suggest(owner, person, n, similarity=0.5):
+    return [make_face(owner, person=person, state=Face.State.SUGGESTED, similarity=similarity - i / 100)
+            for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_it_asks_about_the_person_with_the_most_suggestions_first(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    ben = make_person(alice, "Ben")
+    suggest(alice, anna, 1)
+    best = suggest(alice, ben, 3)[0]
+    html = alice_client.get(URL).content.decode()
+    assert "4 suggestions left" in html
+    assert 'Is this <a href="{}">Ben</a>?'.format(reverse("faces:person", args=[ben.id])) in html
+    assert reverse("faces:face_confirm", args=[best.id]) in html
+    assert "data-review-yes" in html and "data-review-no" in html and "js/people.js" in html
+
+
+@pytest.mark.django_db
+def test_yes_confirms_and_swaps_in_the_next_suggestion(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    first, second = suggest(alice, anna, 2)
+    response = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review", "i": "0"}, **hx())
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="review-card"') and "<html" not in html
+    assert "1 suggestion left" in html
+    assert reverse("faces:face_confirm", args=[second.id]) in html
+    first.refresh_from_db()
+    assert first.state == Face.State.CONFIRMED
+
+
+@pytest.mark.django_db
+def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    first, second = suggest(alice, anna, 2)
+    html = alice_client.post(reverse("faces:face_reject", args=[first.id]),
+                             {"from": "review", "i": "0", "person": anna.id}, **hx()).content.decode()
+    assert reverse("faces:face_confirm", args=[second.id]) in html
+    first.refresh_from_db()
+    assert first.state == Face.State.UNKNOWN and first.person_id is None
+    assert FaceRejection.objects.filter(face=first, person=anna).exists()
+
+
+@pytest.mark.django_db
+def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    (only,) = suggest(alice, anna, 1)
+    html = alice_client.post(reverse("faces:face_confirm", args=[only.id]), {"from": "review"}, **hx()).content.decode()
+    assert "0 suggestions left" in html and "Nothing to review" in html
+
+
+@pytest.mark.django_db
+def test_without_js_yes_redirects_back_to_the_queue(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    first, _ = suggest(alice, anna, 2)
+    response = alice_client.post(reverse("faces:face_confirm", args=[first.id]),
+                                 {"from": "review", "next": URL + "?i=0"}, follow=True)
+    assert response.redirect_chain[0][0] == URL + "?i=0"
+    assert "1 suggestion left" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_arrows_move_through_the_queue(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    first, second, third = suggest(alice, anna, 3)
+    html = alice_client.get(URL, {"i": "1"}, **hx(HTTP_HX_TARGET="review-card")).content.decode()
+    assert reverse("faces:face_confirm", args=[second.id]) in html
+    assert "data-review-prev" in html and "data-review-next" in html
+    last = alice_client.get(URL, {"i": "99"}).content.decode()
+    assert reverse("faces:face_confirm", args=[third.id]) in last and "data-review-next" not in last
+    assert alice_client.get(URL, {"i": "x"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_grid_mode_groups_by_person_biggest_first(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    ben = make_person(alice, "Ben")
+    suggest(alice, anna, 1)
+    suggest(alice, ben, 2)
+    html = alice_client.get(URL, {"mode": "grid"}).content.decode()
+    assert html.index(">Ben</a>?") < html.index(">Anna</a>?")
+    assert html.count('id="review-face-') == 3
+
+
+@pytest.mark.django_db
+def test_a_grid_answer_removes_the_tile_and_updates_the_count(alice_client, alice):
+    anna = make_person(alice, "Anna")
+    first, _ = suggest(alice, anna, 2)
+    html = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review-grid"},
+                             **hx()).content.decode()
+    assert 'id="review-remaining"' in html and 'hx-swap-oob="true"' in html and "1 suggestion left" in html
+    assert "review-face-" not in html
+
+
+@pytest.mark.django_db
+def test_the_queue_is_empty_without_suggestions(alice_client, alice):
+    make_person(alice, "Anna")
+    html = alice_client.get(URL).content.decode()
+    assert "Nothing to review" in html and "0 suggestions left" in html
+
+
+@pytest.mark.django_db
+def test_names_are_escaped_in_the_page_and_the_card(alice_client, alice):
+    evil = make_person(alice, XSS)
+    first, _ = suggest(alice, evil, 2)
+    responses = [
+        alice_client.get(URL),
+        alice_client.get(URL, {"mode": "grid"}),
+        alice_client.get(URL, **hx(HTTP_HX_TARGET="review-card")),
+        alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review"}, **hx()),
+    ]
+    for response in responses:
+        html = response.content.decode()
+        assert XSS not in html and XSS_ESCAPED in html
+
+
+@pytest.mark.django_db
+def test_the_keyboard_shortcuts_live_in_a_static_file(alice_client):
+    script = (Path(settings.BASE_DIR) / "static" / "js" / "people.js").read_text()
+    for key in ('y:', 'n:', "ArrowRight", "ArrowLeft"):
+        assert key in script
+    html = alice_client.get(URL).content.decode()
+    assert "onclick" not in html and "hx-on" not in html and "<script>" not in html
+
+
+@pytest.mark.django_db
+def test_the_page_query_count_does_not_grow_with_suggestions(alice_client, alice, bob_client, bob,
+                                                            django_assert_max_num_queries):
+    suggest(bob, make_person(bob, "B"), 1)
+    for i in range(15):
+        suggest(alice, make_person(alice, f"P{i}", crop=True), 5)
+    for mode in ("one", "grid"):
+        assert count_queries(alice_client, URL + f"?mode={mode}") == count_queries(bob_client, URL + f"?mode={mode}")
+        with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 5):
+            alice_client.get(URL, {"mode": mode})
