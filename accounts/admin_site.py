@@ -5,10 +5,9 @@ django-otp (a verified TOTP, email or backup-code device is required) and the sa
 machinery allauth uses, counted in the shared cache.
 """
 
+from allauth.core import ratelimit
 from django.http import HttpRequest, HttpResponse
 from django_otp.admin import OTPAdminSite
-
-from allauth.core import ratelimit
 
 
 class SmartGalleryAdminSite(OTPAdminSite):
