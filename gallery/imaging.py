@@ -50,12 +50,14 @@ def encode_jpeg(rgb: np.ndarray, *, quality: int = JPEG_QUALITY) -> bytes:
 
 
 def square_crop(rgb: np.ndarray, box: tuple[float, float, float, float], *, margin: float, size: int) -> np.ndarray:
-    """A square around `box` grown by `margin` (a fraction of the box side), clipped to the image."""
+    """A square around `box` grown by `margin` (a fraction of the box side).
+
+    Near an edge the square slides inwards rather than being cut, so it stays square.
+    """
     height, width = rgb.shape[:2]
     x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    right, bottom = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
-    region = rgb[top:max(bottom, top + 1), left:max(right, left + 1)]
-    return fit(region, size)
+    side = min(max(x2 - x1, y2 - y1) * (1 + 2 * margin), width, height)
+    left = min(max(0.0, (x1 + x2 - side) / 2), width - side)
+    top = min(max(0.0, (y1 + y2 - side) / 2), height - side)
+    left, top, side = int(left), int(top), max(1, int(side))
+    return fit(rgb[top : top + side, left : left + side], size)

@@ -37,7 +37,14 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))
 
 
-@shared_task(bind=True, max_retries=None)
+# The limits are named on the task so they travel in each message (Celery puts a task's
+# limits in its headers, and a worker obeys the message); the values are the global settings.
+@shared_task(
+    bind=True,
+    max_retries=None,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
 def photo_process(self, photo_id: int) -> str:
     task_id = self.request.id
     try:

@@ -1,0 +1,112 @@
+"""Fault injection against a real Celery worker on the real broker (catalogue D5, D6, D7).
+
+A separate worker process with a stand-in engine (gallery/tests/fault_app.py) serves its own
+queue, so the session's real worker never picks these photos up.
+"""
+
+import sys
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from conftest import REPO_ROOT, WorkerProcess
+from gallery import services, tasks
+from gallery.models import Photo
+from gallery.tests import images
+from gallery.tests.fault_app import HANG_WIDTH, POISON_WIDTH, TRANSIENT_WIDTH
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
+QUEUE = "gallery-faults"
+
+
+class FaultWorker(WorkerProcess):
+    def start(self) -> None:
+        import subprocess
+
+        from smartgallery.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(QUEUE) if conn.default_channel else None
+        self.log = open(self.log_path, "ab")
+        args = [sys.executable, "-m", "celery", "-A", "gallery.tests.fault_app", "worker", "-Q", QUEUE,
+                "--concurrency", "1", "--without-gossip", "--without-mingle", "-l", "info"]
+        self.process = subprocess.Popen(args, cwd=REPO_ROOT, env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready()
+
+
+@pytest.fixture
+def fault_worker(worker_environment, tmp_path, monkeypatch):
+    env = {
+        **worker_environment,
+        "SMARTGALLERY_MAX_ATTEMPTS": "3",
+        "SMARTGALLERY_RETRY_BACKOFF_SECONDS": "0.2",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "2",
+        "CELERY_TASK_TIME_LIMIT": "5",
+        "FAULT_COUNTER_FILE": str(tmp_path / "transient-failures"),
+    }
+    # Limits travel in the message, so the sender names the short ones of this worker.
+    monkeypatch.setattr(
+        services,
+        "photo_enqueue",
+        lambda *, photo_id: tasks.photo_process.apply_async(
+            (photo_id,), queue=QUEUE, soft_time_limit=2, time_limit=5
+        ),
+    )
+    worker = FaultWorker(env, tmp_path / "fault-worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def worker_log(worker) -> str:
+    return "\n".join(line for line in worker.log_text().splitlines() if "faiss" not in line)[-4000:]
+
+
+def upload(owner, width: int) -> Photo:
+    data = images.jpeg_bytes(width, 40, color=(width, 10, 10))
+    photo, _ = services.photo_create(owner=owner, file=SimpleUploadedFile(f"{width}.jpg", data), filename=f"{width}.jpg")
+    return photo
+
+
+def wait_until_settled(*photos: Photo, timeout: float = 90) -> list[Photo]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = [Photo.objects.get(pk=p.pk) for p in photos]
+        if all(p.status in ("done", "failed") for p in fresh):
+            return fresh
+        time.sleep(0.3)
+    raise AssertionError(f"not settled: {[(p.pk, p.status, p.attempts, p.last_error) for p in fresh]}")
+
+
+def test_d6_a_photo_that_kills_the_worker_ends_failed_and_the_queue_keeps_draining(fault_worker, alice):
+    poison = upload(alice, POISON_WIDTH)
+    after = upload(alice, 64)
+    poison, after = wait_until_settled(poison, after)
+    assert poison.status == "failed", worker_log(fault_worker)
+    assert poison.attempts == 3
+    assert "Gave up after 3 attempts" in poison.last_error and "worker stopped" in poison.last_error
+    assert after.status == "done", after.last_error
+
+
+def test_d5_transient_errors_are_retried_with_backoff_then_succeed(fault_worker, alice):
+    (photo,) = wait_until_settled(upload(alice, TRANSIENT_WIDTH))
+    assert photo.status == "done", worker_log(fault_worker)
+    assert photo.attempts == 3 and photo.last_error == ""
+    assert fault_worker.log_text().count("Temporary problem: OperationalError") == 2
+
+
+def test_d5_a_photo_still_failing_after_every_attempt_shows_the_error(fault_worker, alice):
+    fault_worker.env["FAULT_TRANSIENT_FAILURES"] = "99"
+    fault_worker.stop()
+    fault_worker.start()
+    (photo,) = wait_until_settled(upload(alice, TRANSIENT_WIDTH))
+    assert photo.status == "failed" and photo.attempts == 3
+    assert "OperationalError" in photo.last_error and "injected" in photo.last_error
+
+
+def test_d7_a_hung_detector_hits_the_soft_time_limit_and_ends_failed(fault_worker, alice):
+    (photo,) = wait_until_settled(upload(alice, HANG_WIDTH), timeout=120)
+    assert photo.status == "failed" and photo.attempts == 3, worker_log(fault_worker)
+    assert "time limit" in photo.last_error
