@@ -68,7 +68,10 @@ def test_a_reversed_date_range_is_an_error_not_a_crash(alice_client, family):
 def test_the_filter_is_a_shareable_get_url_with_the_choices_kept(alice_client, family):
     html = alice_client.get(URL, {"person": [family["ben"].id], "mode": "or"}).content.decode()
     assert 'method="get"' in html
-    assert f'value="{family["ben"].id}" id="id_person_1" checked' in html or "checked" in html
+    ben, anna = family["ben"].id, family["anna"].id
+    assert f'<input type="checkbox" name="person" value="{ben}" id="id_person_1" checked>' in html
+    assert f'<input type="checkbox" name="person" value="{anna}" id="id_person_0">' in html
+    assert '<input type="radio" name="mode" value="or" id="id_mode_1" checked>' in html
 
 
 @pytest.mark.django_db
