@@ -1,0 +1,46 @@
+import pytest
+from django.urls import reverse
+
+from faces.views import UNDO_SESSION_KEY
+from smartgallery.tests.world import World, make_world
+
+
+@pytest.fixture(autouse=True)
+def _media_per_test(settings, tmp_path):
+    """Each test gets its own media folder, so a file snapshot sees only that test's files."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SMARTGALLERY_INDEX_DIR = tmp_path / "index"
+
+
+@pytest.fixture
+def alice_world(alice) -> World:
+    return make_world(alice, label="Alice")
+
+
+@pytest.fixture
+def bob_world(bob) -> World:
+    return make_world(bob, label="Bob")
+
+
+def undo_token_of(client, world: World) -> str:
+    """A real Undo token in the user's session: they name their spare face, as on the page."""
+    response = client.post(
+        reverse("faces:face_assign", args=[world.spare_face.id]), {"person": world.person.id, "from": "panel"}
+    )
+    assert response.status_code == 302, response
+    tokens = list(client.session[UNDO_SESSION_KEY])
+    assert len(tokens) == 1
+    return tokens[0]
+
+
+@pytest.fixture
+def alice_objects(alice_client, alice_world) -> dict:
+    """Alice's objects by kind; the isolation tables map URL arguments to these kinds."""
+    return {
+        "photo": alice_world.photo.id,
+        "failed_photo": alice_world.failed_photo.id,
+        "face": alice_world.face.id,
+        "person": alice_world.person.id,
+        "group": alice_world.group.id,
+        "undo_token": undo_token_of(alice_client, alice_world),
+    }
