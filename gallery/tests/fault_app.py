@@ -1,48 +1,12 @@
 """Celery app for the fault-injection tests: the real app and tasks, with a stand-in engine.
 
-Started by test_faults.py as `celery -A gallery.tests.fault_app worker`. The stand-in picks
-its behaviour from the photo's width, so one worker can serve well-behaved and hostile photos:
-    77 px wide: the worker process dies (os._exit), every time
-    78 px wide: a transient database error the first FAULT_TRANSIENT_FAILURES times
-    79 px wide: hangs past the soft time limit
-    otherwise:  no faces
-Everything else (model id, thresholds used by recognition) comes from the real engine.
+Started by test_faults.py as `celery -A gallery.tests.fault_app worker`; never imported by the
+test process itself (importing it swaps the engine of the importing process).
 """
 
-import os
-import time
-from pathlib import Path
-
-from django.db import OperationalError
-
 from faces import engine_loader
+from gallery.tests.faults import StandInEngine
 from smartgallery.celery import app  # noqa: F401  (the app celery -A loads)
 
-POISON_WIDTH, TRANSIENT_WIDTH, HANG_WIDTH = 77, 78, 79
-
-
-class StandInEngine:
-    """The real engine, except that detect() misbehaves on demand."""
-
-    def __getattr__(self, name):
-        return getattr(_real_get_engine(), name)
-
-    def detect(self, rgb):
-        width = rgb.shape[1]
-        if width == POISON_WIDTH:
-            os._exit(139)
-        if width == TRANSIENT_WIDTH:
-            counter = Path(os.environ["FAULT_COUNTER_FILE"])
-            failures = int(counter.read_text() or 0) if counter.exists() else 0
-            if failures < int(os.environ.get("FAULT_TRANSIENT_FAILURES", "2")):
-                counter.write_text(str(failures + 1))
-                raise OperationalError("injected: server has gone away")
-        if width == HANG_WIDTH:
-            time.sleep(60)
-        return []
-
-
-_real_get_engine = engine_loader.get_engine
-_engine = StandInEngine()
+_engine = StandInEngine(engine_loader.get_engine)
 engine_loader.get_engine = lambda: _engine
-

@@ -6,15 +6,18 @@ queue, so the session's real worker never picks these photos up.
 
 import sys
 import time
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from conftest import REPO_ROOT, WorkerProcess
 from gallery import services, tasks
 from gallery.models import Photo
 from gallery.tests import images
-from gallery.tests.fault_app import HANG_WIDTH, POISON_WIDTH, TRANSIENT_WIDTH
+from gallery.tests.faults import HANG_WIDTH, POISON_WIDTH, TRANSIENT_WIDTH
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 QUEUE = "gallery-faults"
@@ -71,11 +74,18 @@ def upload(owner, width: int) -> Photo:
 
 
 def wait_until_settled(*photos: Photo, timeout: float = 90) -> list[Photo]:
+    # Redis gives a message whose worker died back at once. The filesystem broker of the
+    # embedded default cannot; there the sweeper brings the photo back (run here as if its
+    # timeout had passed).
+    sweep = settings.CELERY_BROKER_URL.startswith("filesystem")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fresh = [Photo.objects.get(pk=p.pk) for p in photos]
         if all(p.status in ("done", "failed") for p in fresh):
             return fresh
+        if sweep:
+            services.photos_requeue_stuck(now=timezone.now() + timedelta(hours=1))
+            time.sleep(1)
         time.sleep(0.3)
     raise AssertionError(f"not settled: {[(p.pk, p.status, p.attempts, p.last_error) for p in fresh]}")
 
@@ -109,4 +119,4 @@ def test_d5_a_photo_still_failing_after_every_attempt_shows_the_error(fault_work
 def test_d7_a_hung_detector_hits_the_soft_time_limit_and_ends_failed(fault_worker, alice):
     (photo,) = wait_until_settled(upload(alice, HANG_WIDTH), timeout=120)
     assert photo.status == "failed" and photo.attempts == 3, worker_log(fault_worker)
-    assert "time limit" in photo.last_error
+    assert "time limit" in photo.last_error or "ran out of time" in photo.last_error
