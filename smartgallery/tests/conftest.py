@@ -6,8 +6,13 @@ from smartgallery.tests.world import World, make_world
 
 
 @pytest.fixture(autouse=True)
-def _media_per_test(settings, tmp_path):
-    """Each test gets its own media folder, so a file snapshot sees only that test's files."""
+def _media_per_test(request, settings, tmp_path):
+    """Each test gets its own media folder, so a file snapshot sees only that test's files.
+
+    Tests with a real worker keep the session folder: the worker process was started with it.
+    """
+    if "celery_worker_process" in request.fixturenames or request.node.get_closest_marker("worker"):
+        return
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SMARTGALLERY_INDEX_DIR = tmp_path / "index"
 
