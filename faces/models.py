@@ -134,6 +134,9 @@ class FaceRejection(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "person"], name="face_rejection_unique")]
 
+    def __str__(self) -> str:
+        return f"Face {self.face_id} is not person {self.person_id}"
+
 
 class RecognitionIndex(models.Model):
     """Per-user bookkeeping of the FAISS index cache; the database stays the source of truth.
@@ -152,3 +155,6 @@ class RecognitionIndex(models.Model):
     built_at = models.DateTimeField(null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Recognition index of user {self.owner_id} (v{self.built_version}/{self.labels_version})"

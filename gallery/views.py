@@ -31,6 +31,7 @@ def _get_face_for_user(request: HttpRequest, pk: int) -> Face:
         raise Http404("No such face") from None
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/home.html", {"gallery_url": reverse("gallery:timeline")})
 
@@ -131,7 +132,11 @@ def _upload_one(request: HttpRequest, file) -> dict:
     except ImageRejected as rejection:
         return {"name": name, "status": rejection.status, "error": rejection.message}
     except OSError:
-        return {"name": name, "status": 507, "error": "The photo could not be stored (a server storage problem). Try again later."}
+        return {
+            "name": name,
+            "status": 507,
+            "error": "The photo could not be stored (a server storage problem). Try again later.",
+        }
     return {"name": name, "status": 201 if created else 200, "photo": photo, "duplicate": not created}
 
 
