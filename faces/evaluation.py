@@ -1,0 +1,574 @@
+"""Recognition quality measured as a user would live it (manage.py evaluate_recognition).
+
+A throwaway user uploads a labelled identity-folder tree through the upload services, names
+the largest face of the first K photos of each identity with the "name this face" service,
+lets the resulting index rebuild, re-match and regrouping run (through the real worker, or
+in-process with the same task code), and then every other photo's largest face is scored.
+The user and every file it made are deleted afterwards, also when the run fails.
+
+The folder: one sub-folder per person, the LARGEST face in each of its photos is that person
+(others are bystanders); sub-folders starting with "_" (group photos, photos without faces)
+are uploaded but not scored. Some identities are held out as "unlabelled": uploaded, never
+named, to measure how the faces of people the user has not named yet are treated (wrongly
+named, suggested, grouped).
+
+The top half of this module is pure (scoring, choosing, summarising) and has no Django
+imports; `evaluate` below drives the services.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic"})
+
+AUTO_CORRECT = "auto_correct"
+AUTO_WRONG = "auto_wrong"
+SUGGEST_CORRECT = "suggest_correct"
+SUGGEST_WRONG = "suggest_wrong"
+UNKNOWN = "unknown"
+MISSED = "missed"
+OUTCOMES = (AUTO_CORRECT, AUTO_WRONG, SUGGEST_CORRECT, SUGGEST_WRONG, UNKNOWN, MISSED)
+
+# Every 5th identity (by sorted name) is held out as unlabelled unless told otherwise.
+UNLABELLED_EVERY = 5
+
+
+class EvaluationError(Exception):
+    """Bad input or a run that cannot finish; the message is meant for the operator."""
+
+
+# Pure part -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    identities: dict[str, list[Path]]  # name -> photos sorted by file name
+    extras: list[Path]  # photos of "_" folders: uploaded, not scored
+
+    @property
+    def photo_count(self) -> int:
+        return sum(len(photos) for photos in self.identities.values()) + len(self.extras)
+
+
+def dataset_scan(folder: Path) -> Dataset:
+    """Read an identity-folder tree; raises EvaluationError when it is not one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise EvaluationError(f"Folder not found: {folder}")
+    identities: dict[str, list[Path]] = {}
+    extras: list[Path] = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        photos = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        if sub.name.startswith("_"):
+            extras.extend(photos)
+        elif photos:
+            identities[sub.name] = photos
+    if not identities:
+        raise EvaluationError(
+            f"No identity folders with photos in {folder} (expected {folder}/<person>/<photo>.jpg; "
+            "folders starting with '_' are not identities)"
+        )
+    return Dataset(identities, extras)
+
+
+def unlabelled_choice(names: Sequence[str], count: int | None = None) -> list[str]:
+    """Identities held out as never named, spread evenly over the sorted names.
+
+    Default: len // UNLABELLED_EVERY of them, which is every 5th name. Deterministic, so two
+    runs (or two packs) hold out the same people.
+    """
+    names = sorted(names)
+    if count is None:
+        count = len(names) // UNLABELLED_EVERY
+    if count < 0:
+        raise EvaluationError("--unlabelled-identities cannot be negative")
+    if count >= len(names):
+        raise EvaluationError(
+            f"--unlabelled-identities {count} leaves no identity to name (the folder has {len(names)})"
+        )
+    if count == 0:
+        return []
+    step = len(names) / count
+    return [names[int((j + 1) * step) - 1] for j in range(count)]
+
+
+def references_choice(has_face: Sequence[bool], k: int) -> list[int]:
+    """Positions (in file-name order) of the photos whose largest face the user names: the
+    first k photos in which a face was found. A user cannot name a face that is not there."""
+    return [i for i, found in enumerate(has_face) if found][:k]
+
+
+def outcome(*, expected: str, state: str | None, person: str | None) -> str:
+    """Score one face. state None: no face was found in the photo."""
+    if state is None:
+        return MISSED
+    if state == "auto":
+        return AUTO_CORRECT if person == expected else AUTO_WRONG
+    if state == "suggested":
+        return SUGGEST_CORRECT if person == expected else SUGGEST_WRONG
+    if state == "unknown":
+        return UNKNOWN
+    # Only the user confirms faces or marks them as not a face, and the run never does that
+    # for a face it scores.
+    raise ValueError(f"Unexpected state for a scored face: {state!r}")
+
+
+def ratio(numerator: float, denominator: float, *, empty: float) -> float:
+    return round(numerator / denominator, 4) if denominator else empty
+
+
+def quality_summary(counts: Mapping[str, int]) -> dict[str, float | int]:
+    """The outcome counts with `evaluated` and the three rates.
+
+    auto_precision is 1.0 when nothing was named automatically (no wrong names); the recalls
+    are 0.0 when nothing was evaluated.
+    """
+    c = {name: int(counts.get(name, 0)) for name in OUTCOMES}
+    evaluated = sum(c.values())
+    auto = c[AUTO_CORRECT] + c[AUTO_WRONG]
+    return {
+        "evaluated": evaluated,
+        **c,
+        "auto_precision": ratio(c[AUTO_CORRECT], auto, empty=1.0),
+        "auto_recall": ratio(c[AUTO_CORRECT], evaluated, empty=0.0),
+        "suggest_or_auto_recall": ratio(c[AUTO_CORRECT] + c[SUGGEST_CORRECT], evaluated, empty=0.0),
+    }
+
+
+def group_summary(groups: Mapping[int, Sequence[str | None]]) -> dict[str, float | int]:
+    """Purity of unnamed groups: group id -> the true identity of each face in it.
+
+    Faces with no known identity (bystanders, faces of group photos) are left out of the
+    purity, since nobody can say whether they belong; they are counted separately.
+    group_purity = sum of each group's majority-identity count / identified faces in groups,
+    1.0 when there are none.
+    """
+    majority = identified = unidentified = 0
+    for members in groups.values():
+        known = Counter(m for m in members if m is not None)
+        unidentified += sum(1 for m in members if m is None)
+        identified += sum(known.values())
+        majority += max(known.values(), default=0)
+    return {
+        "groups": len(groups),
+        "grouped_faces": identified + unidentified,
+        "grouped_unidentified_faces": unidentified,
+        "group_purity": ratio(majority, identified, empty=1.0),
+    }
+
+
+def box_area(box: Sequence[float]) -> float:
+    x1, y1, x2, y2 = box
+    return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+def largest(faces: Iterable, *, box: Callable = lambda f: f.box):
+    """The face an identity photo is labelled for: the largest by box area (ties: first)."""
+    best, best_area = None, -1.0
+    for face in faces:
+        area = box_area(box(face))
+        if area > best_area:
+            best, best_area = face, area
+    return best
+
+
+# The run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    path: Path
+    identity: str | None  # None for "_" folders
+    photo_id: int | None = None
+    face_id: int | None = None  # its largest face, once processed
+    rejected: str = ""  # why the upload was refused
+
+
+@dataclass
+class Report:
+    values: dict = field(default_factory=dict)
+    cases: list[dict] = field(default_factory=list)  # every scored face not named right automatically
+
+
+Progress = Callable[[str], None]
+
+
+def evaluate(
+    *,
+    folder: Path,
+    labels_per_person: int,
+    unlabelled_identities: int | None,
+    runner: Runner,
+    progress: Progress = lambda message: None,
+) -> Report:
+    """Run the whole simulation with a throwaway user; always deletes the user afterwards."""
+    from accounts.models import User
+    from accounts.services import user_delete
+
+    if labels_per_person < 1:
+        raise EvaluationError("--labels-per-person must be at least 1")
+    dataset = dataset_scan(folder)
+    held_out = set(unlabelled_choice(list(dataset.identities), unlabelled_identities))
+    started = time.monotonic()
+    # Loads the engine here first: a pack that cannot be loaded fails now, not as 180 failed photos.
+    pack = runner.pack()
+    user = User.objects.create_user(f"evaluate-recognition-{uuid.uuid4().hex[:12]}@example.invalid", None)
+    progress(f"Throwaway user {user.email} (id {user.pk})")
+    try:
+        with runner:
+            report = _evaluate(user, dataset, labels_per_person, held_out, runner, progress, started)
+    finally:
+        # Also on errors and Ctrl-C: the account service removes rows now, files after commit.
+        user_delete(user=user)
+        progress(f"Deleted the throwaway user {user.email} and its files")
+    report.values["thresholds"] = pack["thresholds"]
+    if report.values["model_id"] and report.values["model_id"] != pack["model_id"]:
+        progress(
+            f"Warning: the photos were processed with {report.values['model_id']}, this process loads "
+            f"{pack['model_id']}: start the worker with the same SMARTGALLERY_FACE_PACK."
+        )
+    return report
+
+
+def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner, progress: Progress, started: float):
+    from faces import services
+    from faces.models import Face, FaceGroup
+    from gallery.models import Photo
+
+    samples = [Sample(path, name) for name, paths in dataset.identities.items() for path in paths]
+    samples += [Sample(path, None) for path in dataset.extras]
+
+    # 1. Upload everything, as the upload view does, then let the pipeline process it.
+    progress(f"Uploading {len(samples)} photos of {len(dataset.identities)} identities ({runner.label})")
+    ingest_started = time.monotonic()
+    photos_by_id: dict[int, Sample] = {}
+    for number, sample in enumerate(samples, start=1):
+        uploaded = runner.upload(user, sample)
+        if uploaded is not None:
+            sample.photo_id = uploaded
+            photos_by_id.setdefault(uploaded, sample)
+        if sample.rejected:
+            progress(f"  refused {sample.path}: {sample.rejected}")
+        if number % 50 == 0:
+            progress(f"  uploaded {number}/{len(samples)}")
+    runner.wait_processed(user.pk, list(photos_by_id), progress)
+    ingest_seconds = time.monotonic() - ingest_started
+    for name, error in Photo.objects.filter(owner=user, status=Photo.Status.FAILED).values_list(
+        "original_filename", "last_error"
+    ):
+        progress(f"  failed {name}: {error}")
+
+    faces_by_photo: dict[int, list] = {}
+    for face in Face.objects.filter(owner=user).order_by("id").only("id", "photo_id", "x1", "y1", "x2", "y2"):
+        faces_by_photo.setdefault(face.photo_id, []).append(face)
+    for sample in samples:
+        if sample.photo_id is not None:
+            biggest = largest(faces_by_photo.get(sample.photo_id, []))
+            sample.face_id = biggest.id if biggest else None
+    status = Counter(Photo.objects.filter(owner=user).values_list("status", flat=True))
+
+    # 2. The user names the largest face of the first K photos of each labelled identity.
+    # A new name for the first face (the "name this face" action), the person for the rest.
+    references: set[int] = set()
+    person_ids: dict[str, int] = {}
+    for name in dataset.identities:
+        if name in held_out:
+            continue
+        mine = [s for s in samples if s.identity == name]
+        for position in references_choice([s.face_id is not None for s in mine], k):
+            face_id = mine[position].face_id
+            if name in person_ids:
+                services.face_assign(user=user, face_id=face_id, person_id=person_ids[name])
+            else:
+                person_ids[name] = services.face_assign(user=user, face_id=face_id, name=name).person_created
+            references.add(face_id)
+    person_names = {pid: name for name, pid in person_ids.items()}
+    progress(f"Named {len(references)} faces of {len(person_names)} people; waiting for the re-match")
+    runner.wait_rebuilt(user.pk, progress)
+    runner.regroup(user.pk, progress)
+
+    # 3. Score.
+    faces = {
+        f.id: f
+        for f in Face.objects.filter(owner=user).only(
+            "id", "photo_id", "state", "person_id", "similarity", "margin", "group_id"
+        )
+    }
+    counts: Counter = Counter()
+    unlabelled: Counter = Counter()
+    cases: list[dict] = []
+    truth: dict[int, str] = {}
+    for sample in samples:
+        if sample.identity is None or sample.face_id in references:
+            continue
+        face = faces.get(sample.face_id) if sample.face_id else None
+        if face is not None:
+            truth[face.id] = sample.identity
+        if sample.identity in held_out:
+            unlabelled["faces"] += face is not None
+            if face is not None:
+                unlabelled[face.state] += 1
+                unlabelled["grouped"] += face.state == Face.State.UNKNOWN and face.group_id is not None
+                if face.state in (Face.State.AUTO, Face.State.SUGGESTED):
+                    cases.append(_case(sample, face, f"unlabelled_{face.state}", person_names))
+            continue
+        result = outcome(
+            expected=sample.identity,
+            state=face.state if face else None,
+            person=person_names.get(face.person_id) if face else None,
+        )
+        counts[result] += 1
+        if result != AUTO_CORRECT:
+            cases.append(_case(sample, face, result, person_names))
+
+    groups: dict[int, list[str | None]] = {
+        gid: [] for gid in FaceGroup.objects.filter(owner=user, dismissed=False).values_list("id", flat=True)
+    }
+    for face in faces.values():
+        if face.group_id in groups:
+            groups[face.group_id].append(truth.get(face.id))
+    groups = {gid: members for gid, members in groups.items() if members}
+
+    other_faces = [f for f in faces.values() if f.id not in truth and f.id not in references]
+    model_ids = Counter(Face.objects.filter(owner=user).exclude(model_id="").values_list("model_id", flat=True))
+    seconds = time.monotonic() - started
+    photos = len(photos_by_id)
+    values = {
+        "identities": len(dataset.identities),
+        "labelled_identities": len(person_names),
+        "unlabelled_identities": sorted(held_out),
+        "labels_per_person": k,
+        "photos": photos,
+        "photos_failed": status.get(Photo.Status.FAILED, 0),
+        "photos_rejected": sum(1 for s in samples if s.rejected),
+        "faces_detected": len(faces),
+        "labelled": len(references),
+        **quality_summary(counts),
+        "unlabelled_faces": unlabelled["faces"],
+        "unlabelled_auto": unlabelled[Face.State.AUTO],
+        "unlabelled_suggested": unlabelled[Face.State.SUGGESTED],
+        "unlabelled_unknown": unlabelled[Face.State.UNKNOWN],
+        "unlabelled_grouped": unlabelled["grouped"],
+        "group_coverage": ratio(unlabelled["grouped"], unlabelled[Face.State.UNKNOWN], empty=1.0),
+        **group_summary(groups),
+        "other_faces": len(other_faces),
+        "other_faces_auto": sum(1 for f in other_faces if f.state == Face.State.AUTO),
+        "seconds": round(seconds, 2),
+        "ingest_seconds": round(ingest_seconds, 2),
+        "photos_per_second": round(photos / ingest_seconds, 2) if ingest_seconds > 0 else 0.0,
+        "model_id": model_ids.most_common(1)[0][0] if model_ids else "",
+        "mode": runner.label,
+    }
+    return Report(values, cases)
+
+
+def _case(sample: Sample, face, kind: str, person_names: Mapping[int, str]) -> dict:
+    return {
+        "kind": kind,
+        "photo": f"{sample.path.parent.name}/{sample.path.name}",
+        "expected": sample.identity,
+        "got": person_names.get(face.person_id) if face is not None else None,
+        "state": face.state if face is not None else None,
+        "similarity": face.similarity if face is not None else None,
+        "margin": face.margin if face is not None else None,
+    }
+
+
+# How the pipeline's work gets done ------------------------------------------------------------
+
+
+class Runner:
+    """Uploads through gallery.services.photo_create; subclasses decide who runs the tasks."""
+
+    label = ""
+
+    def upload(self, user, sample: Sample) -> int | None:
+        from gallery.services import photo_create
+        from gallery.validation import ImageRejected
+
+        try:
+            with sample.path.open("rb") as stream:
+                photo, _ = photo_create(owner=user, file=stream, filename=sample.path.name)
+        except ImageRejected as exc:
+            sample.rejected = exc.message
+            return None
+        # created=False: the same content is already in the library (a copy in two folders);
+        # the photo exists once, as it would for a real user.
+        return photo.pk
+
+    def wait_processed(self, user_id: int, photo_ids: list[int], progress: Progress) -> None:
+        raise NotImplementedError
+
+    def wait_rebuilt(self, user_id: int, progress: Progress) -> None:
+        raise NotImplementedError
+
+    def regroup(self, user_id: int, progress: Progress) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+    def pack(self) -> dict:
+        """The face pack this process loads (the worker must load the same one) and its bands."""
+        from faces.recognition import current_model
+
+        model = current_model()
+        policy = model.policy
+        return {
+            "model_id": model.model_id,
+            "thresholds": {"auto_assign": policy.auto_assign, "suggest": policy.suggest, "margin": policy.margin},
+        }
+
+
+class InlineRunner(Runner):
+    """The same task code, run in this process as soon as it is enqueued.
+
+    While it runs, the Celery app publishes nothing: `.delay()` / `.apply_async()` execute the
+    task body here (Celery's eager mode). Otherwise the upload and label services would also
+    put messages on the broker, for a worker that may be racing us, or for nobody.
+    """
+
+    label = "inline"
+
+    def __enter__(self):
+        from smartgallery.celery import app
+
+        self._app = app
+        self._eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._app.conf.task_always_eager = self._eager
+
+    def wait_processed(self, user_id: int, photo_ids: list[int], progress: Progress) -> None:
+        # photo_create's on-commit enqueue already ran gallery.tasks.photo_process here; a
+        # photo it could not claim (none expected) gets the task once more.
+        from gallery import tasks
+        from gallery.models import Photo
+
+        for photo_id in Photo.objects.filter(pk__in=photo_ids, status=Photo.Status.QUEUED).values_list("pk", flat=True):
+            tasks.photo_process.apply(args=[photo_id])
+
+    def wait_rebuilt(self, user_id: int, progress: Progress) -> None:
+        # Each label change already ran the debounced task here; this is the one the last
+        # change of a burst leads to, and makes the end state independent of the debounce.
+        from faces import tasks
+
+        tasks.index_rebuild.apply(args=[user_id])
+
+    def regroup(self, user_id: int, progress: Progress) -> None:
+        from faces import tasks
+
+        tasks.faces_regroup.apply(args=[user_id])
+
+
+class WorkerRunner(Runner):
+    """The tasks run on a real Celery worker; this process waits for their results."""
+
+    label = "worker"
+    POLL_SECONDS = 0.5
+
+    def __init__(self, *, timeout: float = 900.0) -> None:
+        self.timeout = timeout
+
+    @staticmethod
+    def available(timeout: float = 2.0) -> list[str]:
+        """Names of the workers that answer and consume the queue photos are processed on."""
+        from django.conf import settings
+        from kombu.exceptions import OperationalError as BrokerError
+
+        from smartgallery.celery import app
+
+        route = settings.CELERY_TASK_ROUTES.get("gallery.tasks.*", {}).get("queue", settings.CELERY_TASK_DEFAULT_QUEUE)
+        try:
+            queues = app.control.inspect(timeout=timeout).active_queues() or {}
+        except (OSError, BrokerError):  # the broker itself does not answer
+            return []
+        return sorted(name for name, qs in queues.items() if any(q.get("name") == route for q in qs or []))
+
+    def wait_processed(self, user_id: int, photo_ids: list[int], progress: Progress) -> None:
+        from gallery.models import Photo
+
+        deadline = time.monotonic() + self.timeout
+        last = -1
+        while True:
+            pending = Photo.objects.filter(
+                pk__in=photo_ids, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]
+            ).count()
+            if pending != last:
+                progress(f"  processed {len(photo_ids) - pending}/{len(photo_ids)}")
+                last = pending
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise EvaluationError(
+                    f"{pending} photos were still not processed after {self.timeout:.0f} s. Is the worker "
+                    "using the same database, media folder and broker as this command?"
+                )
+            time.sleep(self.POLL_SECONDS)
+
+    def wait_rebuilt(self, user_id: int, progress: Progress) -> None:
+        """Wait for the debounced rebuild the corrections scheduled to have run, then run one
+        more on the worker and wait for its result, so every face was re-matched against the
+        final labels."""
+        from django.core.cache import cache
+
+        from faces import tasks
+
+        deadline = time.monotonic() + self.timeout
+        # The flag is set by the first change of a burst and cleared when its task starts.
+        while cache.get(tasks._flag("index-rebuild", user_id)) is not None:
+            self._check(deadline, "the scheduled index rebuild did not start")
+            time.sleep(self.POLL_SECONDS)
+        self._wait_idle(user_id, deadline)
+        tasks.index_rebuild.apply_async(args=[user_id]).get(timeout=self.timeout)
+
+    def regroup(self, user_id: int, progress: Progress) -> None:
+        from faces import tasks
+
+        self._wait_idle(user_id, time.monotonic() + self.timeout)
+        tasks.faces_regroup.apply_async(args=[user_id]).get(timeout=self.timeout)
+
+    def _wait_idle(self, user_id: int, deadline: float) -> None:
+        """Until no task of this user is running, reserved or scheduled on any worker."""
+        from smartgallery.celery import app
+
+        while True:
+            inspect = app.control.inspect(timeout=1.0)
+            busy = [
+                task
+                for listing in (inspect.active() or {}, inspect.reserved() or {}, inspect.scheduled() or {})
+                for tasks_of_worker in listing.values()
+                for task in tasks_of_worker
+                if _task_user(task) == user_id
+            ]
+            if not busy:
+                return
+            self._check(deadline, "the worker did not finish this user's tasks")
+            time.sleep(self.POLL_SECONDS)
+
+    def _check(self, deadline: float, what: str) -> None:
+        if time.monotonic() > deadline:
+            raise EvaluationError(f"Timed out after {self.timeout:.0f} s: {what}.")
+
+
+def _task_user(task: dict) -> int | None:
+    """The user id of a faces task in an inspect() listing (scheduled ones nest it)."""
+    task = task.get("request", task)
+    if not str(task.get("name", "")).startswith("faces.tasks."):
+        return None
+    args = task.get("args") or []
+    try:
+        return int(args[0])
+    except (IndexError, TypeError, ValueError):
+        return None

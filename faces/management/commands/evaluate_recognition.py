@@ -1,0 +1,129 @@
+"""manage.py evaluate_recognition <folder> [--labels-per-person K] [--json] [--inline]
+
+Measures recognition as a user lives it: a throwaway user uploads the labelled folder through
+the upload services, names the largest face of the first K photos of each identity, and the
+largest face of every other photo is scored after the re-match. See faces/evaluation.py and
+docs/EVALUATION.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from faces import evaluation
+from faces.engine import FaceEngineError
+
+
+class Command(BaseCommand):
+    help = "Measure recognition quality on a labelled identity-folder tree, through the real services."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("folder", type=Path, help="one sub-folder of photos per person ('_' folders: extras)")
+        parser.add_argument(
+            "--labels-per-person", type=int, default=3, metavar="K", help="faces the user names per identity (3)"
+        )
+        parser.add_argument(
+            "--unlabelled-identities",
+            type=int,
+            default=None,
+            metavar="N",
+            help="identities uploaded but never named, spread over the sorted names (default: every 5th)",
+        )
+        parser.add_argument("--json", dest="as_json", action="store_true", help="end with one JSON object")
+        parser.add_argument(
+            "--inline", action="store_true", help="run the tasks in this process instead of on a running worker"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=900.0, help="seconds to wait for the worker at each step (900)"
+        )
+
+    def handle(
+        self,
+        *args,
+        folder: Path,
+        labels_per_person: int,
+        unlabelled_identities: int | None,
+        as_json: bool,
+        inline: bool,
+        timeout: float,
+        **options,
+    ) -> None:
+        if labels_per_person < 1:
+            raise CommandError("--labels-per-person must be at least 1")
+        # Check the input before anything is created.
+        try:
+            dataset = evaluation.dataset_scan(folder)
+            evaluation.unlabelled_choice(list(dataset.identities), unlabelled_identities)
+        except evaluation.EvaluationError as exc:
+            raise CommandError(str(exc)) from exc
+        # With --json the progress goes to stderr, so stdout is the JSON object alone.
+        out = self.stderr if as_json else self.stdout
+
+        if inline:
+            runner: evaluation.Runner = evaluation.InlineRunner()
+        else:
+            workers = evaluation.WorkerRunner.available()
+            if not workers:
+                raise CommandError(
+                    "No Celery worker answered on the photo queue. Start one with the same settings "
+                    "(.venv/bin/celery -A smartgallery worker -Q default,faces) or use --inline."
+                )
+            out.write(f"Using worker(s): {', '.join(workers)}")
+            runner = evaluation.WorkerRunner(timeout=timeout)
+
+        try:
+            report = evaluation.evaluate(
+                folder=folder,
+                labels_per_person=labels_per_person,
+                unlabelled_identities=unlabelled_identities,
+                runner=runner,
+                progress=out.write,
+            )
+        except (evaluation.EvaluationError, FaceEngineError) as exc:
+            raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            # evaluate() deleted the throwaway user on the way out; say so instead of a traceback.
+            raise CommandError("Interrupted; the throwaway user and its files were deleted.") from None
+
+        self._write_cases(report, out)
+        if as_json:
+            self.stdout.write(json.dumps(report.values | {"cases": report.cases}))
+        else:
+            self._write_summary(report.values)
+
+    def _write_cases(self, report: evaluation.Report, out) -> None:
+        """Every scored face that was not named right automatically, worst kinds first."""
+        order = {kind: n for n, kind in enumerate(["auto_wrong", "unlabelled_auto", "suggest_wrong", "missed"])}
+        for case in sorted(report.cases, key=lambda c: (order.get(c["kind"], 9), c["photo"])):
+            got = f" -> {case['got']}" if case["got"] else ""
+            score = f" (similarity {case['similarity']}, margin {case['margin']})" if case["similarity"] else ""
+            out.write(f"  {case['kind']}: {case['photo']}{got}{score}")
+
+    def _write_summary(self, v: dict) -> None:
+        write = self.stdout.write
+        write(
+            f"{v['photos']} photos ({v['photos_failed']} failed), {v['faces_detected']} faces, "
+            f"{v['identities']} identities ({v['labelled_identities']} named with K={v['labels_per_person']}, "
+            f"held out unnamed: {', '.join(v['unlabelled_identities']) or 'none'}); "
+            f"{v['seconds']} s, {v['photos_per_second']} photos/s ({v['mode']}), model {v['model_id']}"
+        )
+        write(
+            f"Evaluated {v['evaluated']}: auto {v['auto_correct']} right / {v['auto_wrong']} wrong, "
+            f"suggested {v['suggest_correct']} right / {v['suggest_wrong']} wrong, "
+            f"{v['unknown']} unknown, {v['missed']} missed"
+        )
+        write(
+            self.style.SUCCESS(
+                f"auto_precision {v['auto_precision']}  auto_recall {v['auto_recall']}  "
+                f"suggest_or_auto_recall {v['suggest_or_auto_recall']}"
+            )
+        )
+        write(
+            f"Unnamed people: {v['unlabelled_faces']} faces, {v['unlabelled_auto']} wrongly named, "
+            f"{v['unlabelled_suggested']} suggested, {v['unlabelled_unknown']} unknown of which "
+            f"{v['unlabelled_grouped']} grouped (coverage {v['group_coverage']}); {v['groups']} groups, "
+            f"purity {v['group_purity']}"
+        )
