@@ -57,10 +57,25 @@ def make_photos(count: int) -> list[tuple[str, bytes]]:
 
 
 def start_worker(concurrency: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    args = [sys.executable, "-m", "celery", "-A", "smartgallery", "worker", "-Q", "default,faces",
-            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "-l", "info"]
-    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "smartgallery",
+        "worker",
+        "-Q",
+        "default,faces",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+    ]
+    process = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 90
     while "ready." not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -112,12 +127,22 @@ def main() -> None:
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.DEBUG = False
     db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + db_name,
-           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + db_name,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     photos = make_photos(options.photos + 2)
-    result = {"bench": "ingest", "photo": "12MP JPEG 4000x3000", "photo_mb": round(
-        statistics.mean(len(d) for _, d in photos) / 1e6, 2), "photos_per_run": options.photos,
-        "database": connection.vendor, "broker": "redis", "cpus": os.cpu_count()}
+    result = {
+        "bench": "ingest",
+        "photo": "12MP JPEG 4000x3000",
+        "photo_mb": round(statistics.mean(len(d) for _, d in photos) / 1e6, 2),
+        "photos_per_run": options.photos,
+        "database": connection.vendor,
+        "broker": "redis",
+        "cpus": os.cpu_count(),
+    }
     try:
         for concurrency in [int(n) for n in options.workers.split(",")]:
             app.control.purge()
@@ -128,14 +153,17 @@ def main() -> None:
             try:
                 # Warm-up: every worker child loads the models on its first photo.
                 for name, data in photos[:concurrency]:
-                    client.post(reverse("gallery:upload"), {"files": [SimpleUploadedFile(name, data)]}, HTTP_HX_REQUEST="true")
+                    client.post(
+                        reverse("gallery:upload"), {"files": [SimpleUploadedFile(name, data)]}, HTTP_HX_REQUEST="true"
+                    )
                 wait_done(user, concurrency, 120)
                 latencies = []
                 started = time.perf_counter()
                 for name, data in photos[2 : 2 + options.photos]:
                     t0 = time.perf_counter()
-                    response = client.post(reverse("gallery:upload"), {"files": [SimpleUploadedFile(name, data)]},
-                                           HTTP_HX_REQUEST="true")
+                    response = client.post(
+                        reverse("gallery:upload"), {"files": [SimpleUploadedFile(name, data)]}, HTTP_HX_REQUEST="true"
+                    )
                     latencies.append(time.perf_counter() - t0)
                     assert response.status_code == 201, response.content[:300]
                 uploaded = time.perf_counter() - started

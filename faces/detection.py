@@ -93,9 +93,7 @@ def _store(photo, detected, model_id, crops):
     # the delete service takes the same lock.
     if not Photo.objects.select_for_update().filter(pk=photo.pk).exists():
         raise PhotoGone(photo.pk)
-    existing = list(
-        Face.objects.filter(photo_id=photo.pk).annotate(user_decided=user_decided_faces_q()).order_by("pk")
-    )
+    existing = list(Face.objects.filter(photo_id=photo.pk).annotate(user_decided=user_decided_faces_q()).order_by("pk"))
     kept = [face for face in existing if face.user_decided]
     replaced = [face for face in existing if not face.user_decided]
 
@@ -113,7 +111,7 @@ def _store(photo, detected, model_id, crops):
     matched = set(matches.values())
     new_faces = []
     unused_crops = []
-    for index, (detection, crop) in enumerate(zip(detected, crops)):
+    for index, (detection, crop) in enumerate(zip(detected, crops, strict=True)):
         if index in matched:
             unused_crops.append(crop)
             continue
@@ -158,9 +156,7 @@ def _measure(face: Face, detection: DetectedFace, model_id: str) -> None:
     face.sharpness = float(detection.sharpness)
     face.frontalness = float(detection.frontalness)
     face.recognisable = detection.embedding is not None
-    face.embedding = (
-        np.asarray(detection.embedding, dtype="<f4").tobytes() if detection.embedding is not None else None
-    )
+    face.embedding = np.asarray(detection.embedding, dtype="<f4").tobytes() if detection.embedding is not None else None
     face.model_id = model_id
 
 

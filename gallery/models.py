@@ -10,7 +10,7 @@ def original_upload_to(photo: "Photo", filename: str) -> str:
 
 
 def derivative_upload_to(photo: "Photo", filename: str) -> str:
-    return f"{photo.owner_id}/derivatives/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+    return f"{photo.owner_id}/derivatives/{uuid.uuid4().hex}{filename[filename.rfind('.') :]}"
 
 
 class PhotoQuerySet(models.QuerySet):

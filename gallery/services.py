@@ -273,7 +273,10 @@ def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
     thumbnail = imaging.fit(preview, settings.SMARTGALLERY_THUMBNAIL_SIZE)
     written: dict[str, str] = {}
     try:
-        for field, pixels, quality in (("preview", preview, PREVIEW_QUALITY), ("thumbnail", thumbnail, THUMBNAIL_QUALITY)):
+        for field, pixels, quality in (
+            ("preview", preview, PREVIEW_QUALITY),
+            ("thumbnail", thumbnail, THUMBNAIL_QUALITY),
+        ):
             content = ContentFile(imaging.encode_jpeg(pixels, quality=quality))
             written[field] = default_storage.save(derivative_upload_to(photo, f"{field}.jpg"), content)
     except Exception:
@@ -350,9 +353,9 @@ def photos_requeue_stuck(*, now=None) -> dict[str, int]:
     )
     requeued = 0
     candidates = list(
-        Photo.objects.filter(stuck_queued | stuck_processing).order_by("queued_at", "pk").values_list("pk", flat=True)[
-            :SWEEP_BATCH
-        ]
+        Photo.objects.filter(stuck_queued | stuck_processing)
+        .order_by("queued_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for photo_id in candidates:
         with transaction.atomic():

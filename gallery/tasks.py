@@ -34,7 +34,7 @@ MAX_BACKOFF_SECONDS = 600
 def retry_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: spreads retries of many photos after an outage."""
     base = settings.SMARTGALLERY_RETRY_BACKOFF_SECONDS
-    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))  # noqa: S311 (jitter, not a secret)
 
 
 # The limits are named on the task so they travel in each message (Celery puts a task's
@@ -62,9 +62,7 @@ def photo_process(self, photo_id: int) -> str:
         # A bug or a broken model pack: retrying would fail the same way. The owner sees the
         # message on the photo and can retry once it is fixed.
         logger.exception("Processing photo %s failed", photo_id)
-        services.photo_mark_failed(
-            photo_id=photo_id, task_id=task_id, error=f"{type(failure).__name__}: {failure}"
-        )
+        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=f"{type(failure).__name__}: {failure}")
         return "failed"
     logger.warning("Photo %s: %s", photo_id, error)
     services.connection_refresh()

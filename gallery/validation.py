@@ -38,9 +38,39 @@ IMAGE_EXTENSIONS = {"jpg", "jpeg", "jpe", "jfif", "png", "webp", "heic", "heif",
 # A name carrying one of these anywhere after its first dot ("x.php.jpg", "x.jpg.php") is a
 # classic attempt to get a script executed by a misconfigured server: refuse it outright.
 SCRIPT_EXTENSIONS = {
-    "php", "php3", "php4", "php5", "php7", "phtml", "phar", "pht", "html", "htm", "xhtml", "shtml",
-    "svg", "svgz", "xml", "js", "mjs", "jsp", "jspx", "asp", "aspx", "cgi", "pl", "py", "sh", "exe",
-    "bat", "cmd", "com", "dll", "jar", "hta", "swf",
+    "php",
+    "php3",
+    "php4",
+    "php5",
+    "php7",
+    "phtml",
+    "phar",
+    "pht",
+    "html",
+    "htm",
+    "xhtml",
+    "shtml",
+    "svg",
+    "svgz",
+    "xml",
+    "js",
+    "mjs",
+    "jsp",
+    "jspx",
+    "asp",
+    "aspx",
+    "cgi",
+    "pl",
+    "py",
+    "sh",
+    "exe",
+    "bat",
+    "cmd",
+    "com",
+    "dll",
+    "jar",
+    "hta",
+    "swf",
 }
 # Bidirectional controls make "‮gpj.exe" display as "exe.jpg"; they never belong in a file name.
 BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
@@ -113,9 +143,7 @@ def check_file_name(name: str) -> None:
             )
 
 
-def validate_image(
-    stream: IO[bytes], *, name: str = "", max_bytes: int, max_pixels: int
-) -> ValidatedImage:
+def validate_image(stream: IO[bytes], *, name: str = "", max_bytes: int, max_pixels: int) -> ValidatedImage:
     """Check an uploaded file and describe it; raises ImageRejected with a message for the user.
 
     `stream` must be seekable; it is left at position 0.
@@ -146,9 +174,7 @@ def validate_image(
             "JPEG, PNG, WebP, HEIC/HEIF and TIFF."
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(
-            f"The image is too large: at most {max_pixels / 1e6:g} megapixels are accepted."
-        ) from None
+        raise ImageRejected(f"The image is too large: at most {max_pixels / 1e6:g} megapixels are accepted.") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         # Pillow reports damaged data with any of these, depending on the decoder.
         raise ImageRejected(f"The image is damaged or incomplete and cannot be read ({_short(exc)}).") from None
@@ -206,7 +232,9 @@ def _check_tiff(image: Image.Image) -> None:
         raise ImageRejected("Multi-page TIFF files are not accepted; export the photo as JPEG or a single-page TIFF.")
     compression = image.info.get("compression", "raw")
     if compression not in SAFE_TIFF_COMPRESSIONS:
-        raise ImageRejected(f"TIFF files compressed with {compression!r} are not accepted; use JPEG, PNG or an LZW TIFF.")
+        raise ImageRejected(
+            f"TIFF files compressed with {compression!r} are not accepted; use JPEG, PNG or an LZW TIFF."
+        )
 
 
 def _decode_fully(image: Image.Image) -> None:

@@ -1,6 +1,5 @@
 """faces.detection.photo_faces_store: re-detection never undoes what the user did."""
 
-import io
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,13 +17,18 @@ def detection(box, *, embedding=True, score=0.9):
     x1, y1, x2, y2 = box
     vector = np.ones(8, dtype=np.float32) / np.sqrt(8) if embedding else None
     return SimpleNamespace(
-        box=box, landmarks=np.zeros((5, 2), dtype=np.float32) + [x1, y1], det_score=score, embedding=vector,
-        size_px=min(x2 - x1, y2 - y1), sharpness=10.0, frontalness=0.8,
+        box=box,
+        landmarks=np.zeros((5, 2), dtype=np.float32) + [x1, y1],
+        det_score=score,
+        embedding=vector,
+        size_px=min(x2 - x1, y2 - y1),
+        sharpness=10.0,
+        frontalness=0.8,
     )
 
 
 @pytest.fixture
-def photo(alice, make_photo):
+def photo(alice, make_photo):  # noqa: F811 (the fixture imported above)
     return make_photo(alice, images.jpeg_bytes(400, 300))
 
 
@@ -40,7 +44,12 @@ def test_box_iou():
 
 
 def test_it_stores_faces_with_embeddings_and_crops(photo, rgb):
-    faces = photo_faces_store(photo=photo, detected=[detection((10, 10, 60, 70)), detection((200, 50, 215, 65), embedding=False)], model_id="m:1", image=rgb)
+    faces = photo_faces_store(
+        photo=photo,
+        detected=[detection((10, 10, 60, 70)), detection((200, 50, 215, 65), embedding=False)],
+        model_id="m:1",
+        image=rgb,
+    )
     assert len(faces) == 2
     big, small = sorted(faces, key=lambda f: f.x1)
     assert big.recognisable and np.frombuffer(big.embedding, "<f4").shape == (8,) and big.model_id == "m:1"
@@ -75,7 +84,9 @@ def test_replaced_faces_lose_their_crop_files_after_commit(photo, rgb, django_ca
     ],
 )
 def test_user_decided_faces_survive_redetection(photo, rgb, alice, decision):
-    photo_faces_store(photo=photo, detected=[detection((10, 10, 60, 70)), detection((100, 10, 150, 70))], model_id="m:1", image=rgb)
+    photo_faces_store(
+        photo=photo, detected=[detection((10, 10, 60, 70)), detection((100, 10, 150, 70))], model_id="m:1", image=rgb
+    )
     person = Person.objects.create(owner=alice, name="Ann")
     decided = Face.objects.order_by("x1").first()
     Face.objects.filter(pk=decided.pk).update(
@@ -108,7 +119,9 @@ def test_a_user_face_the_detector_no_longer_finds_is_kept(photo, rgb, alice):
 def test_each_kept_face_matches_one_detection_at_most(photo, rgb):
     photo_faces_store(photo=photo, detected=[detection((10, 10, 60, 70))], model_id="m:1", image=rgb)
     Face.objects.update(state="confirmed")
-    faces = photo_faces_store(photo=photo, detected=[detection((10, 10, 60, 70)), detection((11, 11, 61, 71))], model_id="m:1", image=rgb)
+    faces = photo_faces_store(
+        photo=photo, detected=[detection((10, 10, 60, 70)), detection((11, 11, 61, 71))], model_id="m:1", image=rgb
+    )
     assert len(faces) == 2
 
 

@@ -12,7 +12,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_FACES = Path(os.environ.get("SMARTGALLERY_SHARED_DIR", REPO_ROOT.parent / "shared")) / "faces"
 
 
-def jpeg_bytes(width: int = 64, height: int = 48, *, color=(200, 120, 40), exif: Image.Exif | None = None, quality=90) -> bytes:
+def jpeg_bytes(
+    width: int = 64, height: int = 48, *, color=(200, 120, 40), exif: Image.Exif | None = None, quality=90
+) -> bytes:
     image = Image.new("RGB", (width, height), color)
     # A gradient so two sizes never share a hash by accident.
     for x in range(0, width, max(1, width // 8)):
@@ -48,7 +50,9 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def gif_bytes() -> bytes:

@@ -22,8 +22,9 @@ def alices(alice, make_photo):
     photo.thumbnail.name = photo.preview.name = photo.original.name  # media present for every route
     photo.status = Photo.Status.FAILED
     photo.save()
-    face = Face.objects.create(owner=alice, photo=photo, x1=1, y1=1, x2=50, y2=50, det_score=0.9, size_px=49,
-                               crop=photo.original.name)
+    face = Face.objects.create(
+        owner=alice, photo=photo, x1=1, y1=1, x2=50, y2=50, det_score=0.9, size_px=49, crop=photo.original.name
+    )
     return {"photo": photo, "face": face}
 
 
@@ -95,7 +96,7 @@ def test_b8_bobs_pages_show_nothing_of_alice(bob_client, alices, alice):
     for name in ("timeline", "upload", "processing"):
         content = bob_client.get(reverse(f"gallery:{name}")).content
         assert b"alice-secret" not in content
-        assert f'/photos/{alices["photo"].pk}/'.encode() not in content
+        assert f"/photos/{alices['photo'].pk}/".encode() not in content
 
 
 def test_get_never_changes_state(alice_client, alices):

@@ -32,10 +32,25 @@ class FaultWorker(WorkerProcess):
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(QUEUE) if conn.default_channel else None
         self.log = open(self.log_path, "ab")
-        args = [sys.executable, "-m", "celery", "-A", "gallery.tests.fault_app", "worker", "-Q", QUEUE,
-                "--concurrency", "1", "--without-gossip", "--without-mingle", "-l", "info"]
-        self.process = subprocess.Popen(args, cwd=REPO_ROOT, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gallery.tests.fault_app",
+            "worker",
+            "-Q",
+            QUEUE,
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ]
+        self.process = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.wait_ready()
 
 
@@ -53,9 +68,7 @@ def fault_worker(worker_environment, tmp_path, monkeypatch):
     monkeypatch.setattr(
         services,
         "photo_enqueue",
-        lambda *, photo_id: tasks.photo_process.apply_async(
-            (photo_id,), queue=QUEUE, soft_time_limit=2, time_limit=5
-        ),
+        lambda *, photo_id: tasks.photo_process.apply_async((photo_id,), queue=QUEUE, soft_time_limit=2, time_limit=5),
     )
     worker = FaultWorker(env, tmp_path / "fault-worker.log")
     worker.start()
@@ -69,7 +82,9 @@ def worker_log(worker) -> str:
 
 def upload(owner, width: int) -> Photo:
     data = images.jpeg_bytes(width, 40, color=(width, 10, 10))
-    photo, _ = services.photo_create(owner=owner, file=SimpleUploadedFile(f"{width}.jpg", data), filename=f"{width}.jpg")
+    photo, _ = services.photo_create(
+        owner=owner, file=SimpleUploadedFile(f"{width}.jpg", data), filename=f"{width}.jpg"
+    )
     return photo
 
 

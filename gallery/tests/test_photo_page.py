@@ -24,12 +24,15 @@ def test_faces_are_drawn_in_percent_of_the_image_with_their_kind(alice_client, a
     photo = done_photo(make_photo, alice)
     ann = Person.objects.create(owner=alice, name="Ann <script>")
     Face.objects.create(owner=alice, photo=photo, x1=100, y1=50, x2=200, y2=150, det_score=0.9, size_px=100)
-    Face.objects.create(owner=alice, photo=photo, x1=0, y1=0, x2=40, y2=40, det_score=0.9, size_px=40,
-                        person=ann, state="confirmed")
-    Face.objects.create(owner=alice, photo=photo, x1=300, y1=0, x2=340, y2=40, det_score=0.9, size_px=40,
-                        person=ann, state="suggested")
-    Face.objects.create(owner=alice, photo=photo, x1=350, y1=0, x2=390, y2=40, det_score=0.9, size_px=40,
-                        state="rejected_as_face")
+    Face.objects.create(
+        owner=alice, photo=photo, x1=0, y1=0, x2=40, y2=40, det_score=0.9, size_px=40, person=ann, state="confirmed"
+    )
+    Face.objects.create(
+        owner=alice, photo=photo, x1=300, y1=0, x2=340, y2=40, det_score=0.9, size_px=40, person=ann, state="suggested"
+    )
+    Face.objects.create(
+        owner=alice, photo=photo, x1=350, y1=0, x2=390, y2=40, det_score=0.9, size_px=40, state="rejected_as_face"
+    )
     content = alice_client.get(reverse("gallery:photo", args=[photo.pk])).content.decode()
     assert content.count('class="face-box') == 3
     assert 'data-box="25.0 25.0 25.0 50.0"' in content  # percent of the image; people.js places it
@@ -80,8 +83,17 @@ def test_delete_removes_the_photo_its_faces_and_after_commit_its_files(
     alice_client, alice, make_photo, django_capture_on_commit_callbacks
 ):
     photo = make_photo(alice, images.jpeg_bytes(80, 80))
-    face = Face.objects.create(owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8,
-                               crop=default_storage.save(f"{alice.pk}/faces/x.jpg", open(default_storage.path(photo.original.name), "rb")))
+    face = Face.objects.create(
+        owner=alice,
+        photo=photo,
+        x1=1,
+        y1=1,
+        x2=9,
+        y2=9,
+        det_score=0.9,
+        size_px=8,
+        crop=default_storage.save(f"{alice.pk}/faces/x.jpg", open(default_storage.path(photo.original.name), "rb")),
+    )
     files = [photo.original.name, face.crop.name]
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(reverse("gallery:delete", args=[photo.pk]))

@@ -164,7 +164,11 @@ def test_f4_a_photo_deleted_during_processing_leaves_nothing_behind(alice, make_
     assert process(photo) == "skipped"
     assert not Photo.objects.filter(pk=photo.pk).exists()
     assert not Face.objects.filter(owner=alice).exists()
-    _, files = default_storage.listdir(f"{alice.pk}/derivatives") if default_storage.exists(f"{alice.pk}/derivatives") else ([], [])
+    _, files = (
+        default_storage.listdir(f"{alice.pk}/derivatives")
+        if default_storage.exists(f"{alice.pk}/derivatives")
+        else ([], [])
+    )
     assert files == []
 
 

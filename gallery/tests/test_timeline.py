@@ -21,10 +21,18 @@ def bulk_photos(owner, count, *, start=datetime(2024, 3, 31, 12, tzinfo=UTC), st
     for i in range(count):
         n = next(SERIAL)
         values = {
-            "original": f"{owner.pk}/originals/{n}.jpg", "original_filename": f"p{i}.jpg", "image_format": "JPEG",
-            "sha256": f"{n:064d}", "file_size": 1000, "width": 400, "height": 300, "taken_at": start - i * step,
-            "thumbnail": f"{owner.pk}/derivatives/t{n}.jpg", "preview": f"{owner.pk}/derivatives/p{n}.jpg",
-            "status": "done", **fields,
+            "original": f"{owner.pk}/originals/{n}.jpg",
+            "original_filename": f"p{i}.jpg",
+            "image_format": "JPEG",
+            "sha256": f"{n:064d}",
+            "file_size": 1000,
+            "width": 400,
+            "height": 300,
+            "taken_at": start - i * step,
+            "thumbnail": f"{owner.pk}/derivatives/t{n}.jpg",
+            "preview": f"{owner.pk}/derivatives/p{n}.jpg",
+            "status": "done",
+            **fields,
         }
         photos.append(Photo(owner=owner, **values))
     return Photo.objects.bulk_create(photos)

@@ -89,7 +89,9 @@ def test_a1_an_empty_file_is_rejected(alice_client, alice):
 
 
 def test_a2_a_gif_renamed_jpg_is_rejected(alice_client, alice):
-    assert_rejected(post(alice_client, SimpleUploadedFile("x.jpg", images.gif_bytes()), **HX), alice, text="not a supported photo")
+    assert_rejected(
+        post(alice_client, SimpleUploadedFile("x.jpg", images.gif_bytes()), **HX), alice, text="not a supported photo"
+    )
 
 
 @pytest.mark.parametrize("body", [b"hello, I am text", b"<html><script>alert(1)</script></html>"])
@@ -135,7 +137,9 @@ def test_a7_a_tiny_png_claiming_400_megapixels_is_rejected_fast(alice_client, al
 
 def test_a8_a_100_megapixel_png_is_rejected_by_our_cap(alice_client, alice):
     assert_rejected(
-        post(alice_client, SimpleUploadedFile("big.png", images.png_header_only(10_000, 10_000)), **HX), alice, text="megapixels"
+        post(alice_client, SimpleUploadedFile("big.png", images.png_header_only(10_000, 10_000)), **HX),
+        alice,
+        text="megapixels",
     )
 
 
@@ -147,7 +151,9 @@ def test_a8_control_plain_django_would_accept_it():
 
 def test_a9_a_truncated_jpeg_is_rejected(alice_client, alice):
     data = images.jpeg_bytes(640, 480)
-    assert_rejected(post(alice_client, SimpleUploadedFile("cut.jpg", data[: len(data) // 2]), **HX), alice, text="damaged")
+    assert_rejected(
+        post(alice_client, SimpleUploadedFile("cut.jpg", data[: len(data) // 2]), **HX), alice, text="damaged"
+    )
 
 
 def test_a9_a_jpeg_without_its_end_marker_is_rejected(alice_client, alice):
@@ -168,7 +174,9 @@ def test_a10_a_file_over_the_limit_gets_413_and_leaves_no_temporary_file(alice_c
 
 def test_a10_the_limit_also_holds_for_a_file_that_fits_in_memory(alice_client, alice, settings):
     settings.SMARTGALLERY_MAX_UPLOAD_BYTES = 1_000
-    assert_rejected(post(alice_client, SimpleUploadedFile("x.jpg", images.jpeg_bytes(200, 200)), **HX), alice, status=413)
+    assert_rejected(
+        post(alice_client, SimpleUploadedFile("x.jpg", images.jpeg_bytes(200, 200)), **HX), alice, status=413
+    )
 
 
 def test_a11_too_many_files_in_one_request_is_400(alice_client, alice):
@@ -180,8 +188,16 @@ def test_a11_too_many_files_in_one_request_is_400(alice_client, alice):
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd.jpg", "..\\..\\x.jpg", "/abs/x.jpg", "nul\x00byte.jpg", "a" * 300 + ".jpg", "photo\u202egpj.jpg",
-     "😀 party.jpg", "Cafe\u0301.jpg"],
+    [
+        "../../etc/passwd.jpg",
+        "..\\..\\x.jpg",
+        "/abs/x.jpg",
+        "nul\x00byte.jpg",
+        "a" * 300 + ".jpg",
+        "photo\u202egpj.jpg",
+        "😀 party.jpg",
+        "Cafe\u0301.jpg",
+    ],
 )
 def test_a12_hostile_file_names_never_reach_the_disk(alice_client, alice, name):
     response = post(alice_client, SimpleUploadedFile(name, images.jpeg_bytes()), **HX)
@@ -271,7 +287,9 @@ def test_a18_over_quota_is_413_with_a_message_and_bob_is_unaffected(alice_client
     assert post(bob_client, SimpleUploadedFile("b.jpg", images.jpeg_bytes(color=(9, 9, 9))), **HX).status_code == 201
 
 
-def test_a19_the_same_photo_twice_is_one_photo_and_the_user_is_told(alice_client, alice, django_capture_on_commit_callbacks):
+def test_a19_the_same_photo_twice_is_one_photo_and_the_user_is_told(
+    alice_client, alice, django_capture_on_commit_callbacks
+):
     data = images.jpeg_bytes()
     with django_capture_on_commit_callbacks() as callbacks:
         first = post(alice_client, SimpleUploadedFile("one.jpg", data), **HX)

@@ -29,7 +29,9 @@ def wait_done(photo_id: int, timeout: float = 90) -> Photo:
 
 
 def test_an_uploaded_photo_gets_its_faces_and_media_from_the_worker(celery_worker_process, alice_client, alice):
-    response = alice_client.post(reverse("gallery:upload"), {"files": [SimpleUploadedFile("couple.jpg", images.group_photo())]}, **HX)
+    response = alice_client.post(
+        reverse("gallery:upload"), {"files": [SimpleUploadedFile("couple.jpg", images.group_photo())]}, **HX
+    )
     assert response.status_code == 201
     photo = wait_done(Photo.objects.get(owner=alice).pk)
     assert photo.status == "done", photo.last_error or celery_worker_process.log_text()[-3000:]
@@ -45,7 +47,9 @@ def test_an_uploaded_photo_gets_its_faces_and_media_from_the_worker(celery_worke
 
 
 def test_a_repeated_task_does_not_duplicate_faces(celery_worker_process, alice):
-    photo, _ = services.photo_create(owner=alice, file=SimpleUploadedFile("c.jpg", images.group_photo()), filename="c.jpg")
+    photo, _ = services.photo_create(
+        owner=alice, file=SimpleUploadedFile("c.jpg", images.group_photo()), filename="c.jpg"
+    )
     tasks.photo_process.delay(photo.pk)  # a second message for the same photo, as a redelivery would be
     photo = wait_done(photo.pk)
     tasks.photo_process.delay(photo.pk).get(timeout=60)  # and one more after it finished
@@ -64,7 +68,9 @@ def test_d2_an_upload_while_the_broker_is_down_is_kept_and_the_sweeper_queues_it
 
     monkeypatch.setattr(tasks.photo_process, "delay", broker_down)
     with caplog.at_level(logging.ERROR, logger="gallery.services"):
-        response = alice_client.post(reverse("gallery:upload"), {"files": [SimpleUploadedFile("a.jpg", images.jpeg_bytes())]}, **HX)
+        response = alice_client.post(
+            reverse("gallery:upload"), {"files": [SimpleUploadedFile("a.jpg", images.jpeg_bytes())]}, **HX
+        )
     assert response.status_code == 201
     assert "Could not queue photo" in caplog.text
     photo = Photo.objects.get(owner=alice)

@@ -26,7 +26,9 @@ class Command(BaseCommand):
             raise CommandError(f"No user with email {user!r}")
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder")
-        paths = sorted(p for p in (folder.rglob("*") if recursive else folder.iterdir()) if p.is_file() and not p.is_symlink())
+        paths = sorted(
+            p for p in (folder.rglob("*") if recursive else folder.iterdir()) if p.is_file() and not p.is_symlink()
+        )
         verbose = options["verbosity"] >= 2
         counts = {"imported": 0, "duplicate": 0, "rejected": 0}
         rejected: list[tuple[Path, str]] = []
@@ -48,7 +50,9 @@ class Command(BaseCommand):
             if verbose:
                 self.stdout.write(f"[{number}/{len(paths)}] {outcome}: {path}")
             elif number % 25 == 0 or number == len(paths):
-                self.stdout.write(f"{number}/{len(paths)} files looked at", ending="\r" if number < len(paths) else "\n")
+                self.stdout.write(
+                    f"{number}/{len(paths)} files looked at", ending="\r" if number < len(paths) else "\n"
+                )
                 self.stdout.flush()
         for path, message in rejected:
             self.stdout.write(f"skipped {path}: {message}")
