@@ -221,6 +221,8 @@ else:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # The default 1 s poll caps an embedded worker at about one task per process per second.
+        "polling_interval": 0.1,
         "store_processed": False,
     }
 
@@ -458,13 +460,9 @@ LOGGING = {
 SMARTGALLERY_FACE_PACK = envstr("SMARTGALLERY_FACE_PACK", "buffalo_l")
 SMARTGALLERY_ORT_THREADS = envint("SMARTGALLERY_ORT_THREADS", 1, minimum=1)
 SMARTGALLERY_FACE_MIN_SCORE = envfloat("SMARTGALLERY_FACE_MIN_SCORE", 0.5)
-SMARTGALLERY_FACE_MIN_SIZE = envint("SMARTGALLERY_FACE_MIN_SIZE", 40, minimum=1)
+SMARTGALLERY_FACE_MIN_SIZE = envint("SMARTGALLERY_FACE_MIN_SIZE", 32, minimum=1)
 SMARTGALLERY_FACE_DET_SIZE = envint("SMARTGALLERY_FACE_DET_SIZE", 640, minimum=160)
 SMARTGALLERY_INDEX_DIR = Path(envstr("SMARTGALLERY_INDEX_DIR", str(VAR_DIR / "index"))).resolve()
-AUTH_USER_MODEL = "accounts.User"
-# Tests and `manage.py runserver` without collectstatic still render pages; a missing entry
-# falls back to the unhashed name instead of a 500.
-WHITENOISE_MANIFEST_STRICT = False
 # Recognition (see docs/PEOPLE.md). Auto-assigned faces stay out of the reference index by
 # default: feeding the system's own guesses back in lets one mistake attract the next.
 SMARTGALLERY_INDEX_AUTO_FACES = envbool("SMARTGALLERY_INDEX_AUTO_FACES", False)
@@ -476,3 +474,7 @@ SMARTGALLERY_INDEX_EXACT_MAX = envint("SMARTGALLERY_INDEX_EXACT_MAX", 50_000, mi
 # Debounce: label corrections within this many seconds share one index rebuild.
 SMARTGALLERY_INDEX_REBUILD_DELAY = envfloat("SMARTGALLERY_INDEX_REBUILD_DELAY", 2.0)
 SMARTGALLERY_FACES_REGROUP_DELAY = envfloat("SMARTGALLERY_FACES_REGROUP_DELAY", 10.0)
+AUTH_USER_MODEL = "accounts.User"
+# Tests and `manage.py runserver` without collectstatic still render pages; a missing entry
+# falls back to the unhashed name instead of a 500.
+WHITENOISE_MANIFEST_STRICT = False
