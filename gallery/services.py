@@ -26,6 +26,7 @@ from faces import engine_loader
 from faces.detection import PhotoGone, photo_faces_store
 from faces.models import Face
 from faces.recognition import recognise_photo
+from faces.services import index_invalidate
 from gallery import imaging
 from gallery.models import Photo, derivative_upload_to, original_upload_to
 from gallery.validation import ImageRejected, clean_display_name, format_bytes, validate_image
@@ -307,7 +308,11 @@ def photo_delete(*, photo: Photo) -> None:
             return
         names = [name for name in (locked.original.name, locked.preview.name, locked.thumbnail.name) if name]
         names += [name for name in Face.objects.filter(photo=locked).values_list("crop", flat=True) if name]
+        # Named faces may be references in the owner's recognition index: their ids must leave it.
+        had_named_faces = Face.objects.filter(photo=locked, person__isnull=False).exists()
         locked.delete()
+        if had_named_faces:
+            index_invalidate(owner_id=locked.owner_id)
         transaction.on_commit(lambda: _delete_files(names))
 
 

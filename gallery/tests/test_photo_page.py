@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from faces.models import Face, Person
+from faces.models import Face, Person, RecognitionIndex
 from gallery.models import Photo
 from gallery.tests import images
 
@@ -100,6 +100,24 @@ def test_delete_removes_the_photo_its_faces_and_after_commit_its_files(
     assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
     assert not Photo.objects.filter(pk=photo.pk).exists() and not Face.objects.filter(pk=face.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
+
+
+def test_deleting_a_photo_with_a_named_face_marks_the_recognition_index_stale(alice_client, alice, make_photo):
+    photo = make_photo(alice)
+    ann = Person.objects.create(owner=alice, name="Ann")
+    Face.objects.create(
+        owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8, person=ann, state="confirmed"
+    )
+    alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+    index = RecognitionIndex.objects.get(owner=alice)
+    assert index.labels_version > index.built_version
+
+
+def test_deleting_a_photo_without_named_faces_leaves_the_index_alone(alice_client, alice, make_photo):
+    photo = make_photo(alice)
+    Face.objects.create(owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8)
+    alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+    assert not RecognitionIndex.objects.filter(owner=alice, labels_version__gt=0).exists()
 
 
 def test_delete_over_htmx_redirects_the_client(alice_client, alice, make_photo):
