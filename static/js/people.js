@@ -67,6 +67,62 @@
     element.querySelectorAll(".toast").forEach(scheduleRemoval);
   });
 
+  // After a correction the worker rebuilds the index and re-matches the other photos within a
+  // few seconds. Regions that show recognition results listen for "recognitionTick" (besides
+  // "facesChanged") and refresh themselves a few times, also on the next pages opened in that
+  // time, so the results appear without a reload and nothing polls for ever.
+  var TICK_SECONDS = [2.5, 5, 9, 15, 24];
+  var TICK_KEY = "smartgallery:recognising-since";
+
+  function scheduleTicks(since) {
+    var elapsed = (Date.now() - since) / 1000;
+    TICK_SECONDS.forEach(function (at) {
+      if (at <= elapsed) return;
+      window.setTimeout(function () {
+        if (String(since) !== window.sessionStorage.getItem(TICK_KEY)) return; // a newer burst took over
+        var active = document.activeElement;
+        var dialog = faceDialog();
+        // Never redraw under someone typing or deciding in the face panel.
+        if ((dialog && dialog.open) || (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+        document.body.dispatchEvent(new CustomEvent("recognitionTick", { bubbles: true }));
+      }, (at - elapsed) * 1000);
+    });
+  }
+
+  function startTicks() {
+    var now = Date.now();
+    try {
+      window.sessionStorage.setItem(TICK_KEY, String(now));
+    } catch (error) {
+      return; // storage refused (private mode): the page still updates on the user's own actions
+    }
+    scheduleTicks(now);
+  }
+
+  document.body.addEventListener("facesChanged", startTicks);
+  try {
+    var since = parseInt(window.sessionStorage.getItem(TICK_KEY), 10);
+    if (since && Date.now() - since < TICK_SECONDS[TICK_SECONDS.length - 1] * 1000) scheduleTicks(since);
+  } catch (error) { /* no storage: no ticks */ }
+
+  function typing() {
+    var active = document.activeElement;
+    return active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
+  }
+
+  // Photo page: the arrow keys go to the newer (left) and older (right) photo.
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    if (typing() || document.querySelector("[data-review]")) return;
+    var dialog = faceDialog();
+    if (dialog && dialog.open) return;
+    var link = document.querySelector(event.key === "ArrowLeft" ? ".photo-nav a[rel=prev]" : ".photo-nav a[rel=next]");
+    if (!link) return;
+    event.preventDefault();
+    link.click();
+  });
+
   // Review: Y / N answer the suggestion, arrow keys move through the queue.
   var KEYS = {
     y: "[data-review-yes]",
