@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,10 +69,3 @@ def screenshots():
             save_screenshots(page, name, SCREENSHOT_DIR)
 
     return shoot
-
-
-@pytest.fixture
-def fast_rebuilds(settings) -> Iterator[None]:
-    """Corrections are debounced (2 s) before the index rebuild; the story needs no such wait."""
-    settings.SMARTGALLERY_INDEX_REBUILD_DELAY = 0.2
-    yield

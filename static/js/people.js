@@ -11,6 +11,11 @@
     return document.getElementById("face-dialog");
   }
 
+  // With this script, messages float above the page instead of pushing it down when a toast
+  // comes in (without it they stay in the page flow, where nothing covers them).
+  var messages = document.getElementById("messages");
+  if (messages) messages.classList.add("messages-floating");
+
   // A face link loaded the action panel into the dialog: open it and focus its first control.
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
@@ -58,6 +63,9 @@
       toast.remove();
     }, seconds * 1000);
   }
+
+  // Messages of a full page load (after a plain form post) leave on their own too.
+  document.querySelectorAll("#messages .message").forEach(scheduleRemoval);
 
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
