@@ -128,7 +128,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's UserSessionsMiddleware, recording activity at most once a minute per session.
+    "accounts.middleware.ThrottledUserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -416,6 +417,7 @@ ACCOUNT_RATE_LIMITS = {
 # Number of reverse proxies in front of us that append to X-Forwarded-For. 0 means the client
 # address is REMOTE_ADDR and a forged header is ignored, so it cannot dodge the IP limits.
 ALLAUTH_TRUSTED_PROXY_COUNT = envint("ALLAUTH_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# "Last seen" on the sessions page, written by accounts.middleware at most once a minute.
 USERSESSIONS_TRACK_ACTIVITY = True
 OTP_TOTP_ISSUER = "SmartGallery"
 OTP_EMAIL_SENDER = DEFAULT_FROM_EMAIL

@@ -1,0 +1,40 @@
+"""allauth's session activity tracking, at most once a minute per session.
+
+allauth's UserSessionsMiddleware (USERSESSIONS_TRACK_ACTIVITY) writes the session's row on
+every request: a transaction with a SELECT, a SELECT of the user and an UPDATE, i.e. a
+committed write (a log flush) for every page and every thumbnail. bench/web.py measured it at
+5 of the 9 queries of the photo grid and 4x the time of a thumbnail (docs/BENCHMARKS.md, Web).
+"Last seen" to the minute is all the sessions page needs, so this middleware records the
+activity the same way (allauth's own create_from_request, so a changed IP or browser is still
+noticed and signalled) but only when the shared cache says this session was not recorded in
+the last ACTIVITY_INTERVAL seconds. The cache is Redis in production, shared by all processes.
+"""
+
+from allauth.usersessions import app_settings
+from allauth.usersessions.models import UserSession
+from django.core.cache import cache
+from django.http import HttpRequest
+
+ACTIVITY_INTERVAL = 60  # seconds
+
+
+def _cache_key(session_key: str) -> str:
+    return f"usersession-seen:{session_key}"
+
+
+class ThrottledUserSessionsMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if (
+            app_settings.TRACK_ACTIVITY
+            and hasattr(request, "session")
+            and request.session.session_key
+            and hasattr(request, "user")
+            and request.user.is_authenticated
+            # add() is atomic: of concurrent requests, one records the activity.
+            and cache.add(_cache_key(request.session.session_key), 1, ACTIVITY_INTERVAL)
+        ):
+            UserSession.objects.create_from_request(request)
+        return self.get_response(request)
