@@ -302,6 +302,15 @@ def _match_photos(
                 "model_id",
             )
         )
+        # A newer index recorded since ours was built (another worker's rebuild) re-matches
+        # these faces with fresher labels, or already did: our older decisions must not
+        # overwrite its. Read after the face locks, so a newer rematch still to come waits
+        # for this transaction and writes after it. Not a locking read: label services
+        # update this row while holding face locks.
+        current = RecognitionIndex.objects.filter(owner_id=owner_id).values_list("built_version", flat=True).first()
+        if current is not None and built.version < current:
+            logger.info("Skipped matching with index v%s of user %s: v%s is current", built.version, owner_id, current)
+            return counts
         matchable = [
             f
             for f in faces
