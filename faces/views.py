@@ -217,10 +217,7 @@ def _groups_with_samples(user) -> list[FaceGroup]:
 def _people_context(request: HttpRequest) -> dict:
     sort = "name" if request.GET.get("sort") == "name" else "count"
     show_hidden = request.GET.get("hidden") == "1"
-    persons = selectors.person_list(user=request.user, include_hidden=True)
-    if sort == "name":
-        persons = persons.order_by(Lower("name"), "id")
-    persons = list(persons)
+    persons = selectors.person_list(user=request.user, include_hidden=True, order=sort)
     return {
         "sort": sort,
         "show_hidden": show_hidden,
