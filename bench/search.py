@@ -10,25 +10,31 @@ are fresh faces of known identities, searched one at a time for the k nearest re
 as `faces.recognition` does (k = 32, its default neighbour count).
 
 Variants per size, each built, saved, loaded (checksum verified) and searched through
-faces/index.py (`build`, `save`, `load`, `FaceIndex.search`):
+faces/index.py (`build`, `save`, `load`, `FaceIndex.search`); the one production builds at
+that size (`face_index.kind_for`, default thresholds) is marked "production": true:
 
-    exact  IndexFlatIP: what production builds up to SMARTGALLERY_INDEX_EXACT_MAX (50,000)
-    hnsw   IndexHNSWFlat with the module's parameters: what production builds above it
-           (single-threaded, so slow at 1M: off above --hnsw-max-size unless asked for)
-    ivf    IndexIVFFlat, an alternative for large users (--ivf-nlist, --ivf-nprobe)
-    fp16   exact scan over half-precision vectors (IndexScalarQuantizer QT_fp16)
-    (ivf and fp16 are not in faces/index.py: they are wrapped in its FaceIndex so they are
-    saved, loaded and searched the same way; ivf only when asked with --variants)
+    flat       exact float32 scan (IndexFlatIP): production up to FLOAT32_MAX (50,000)
+    flat16     exact fp16 scan (IndexScalarQuantizer QT_fp16): production up to EXACT_MAX
+    pq-refine  PQ 4-bit fast scan, REFINE_FACTOR * k candidates re-ranked in fp16: above
+    hnsw       the HNSW graph production built above 50,000 before (M 32, efConstruction 80,
+               efSearch 128, one thread; only with --variants, slow at 1M)
+    ivf        IndexIVFScalarQuantizer fp16, nlist/nprobe as given (only with --variants)
+    (hnsw and ivf are not built by faces/index.py any more: they are wrapped in its FaceIndex
+    so they are saved, loaded and searched the same way)
 
 Recall@k of every variant is measured against IndexFlatIP on the same data. `rebuild_s` is
-build + save (fsync included): what a correction costs once the database rows are read.
+build + save (fsync included): what a correction that adds or removes a reference costs once
+the database rows are read. `relabel_s` is `build(reuse=<loaded index>)` with other person ids
++ save: a label-only correction (reassign, merge); pq-refine reuses its FAISS part there.
+Searches run on face_index.SEARCH_THREADS (1) OpenMP threads, as in production.
 Memory: the file size and the RSS growth while the loaded index is held (`rss_index_mib`), and
 the peak RSS growth during build + save (`peak_build_save_mib`), over the synthetic data held.
 
-    .venv/bin/python bench/search.py                      # 10K, 100K, 1M (under ~10 min, 2 cores)
+    .venv/bin/python bench/search.py                      # 10K, 100K, 1M (~5-8 min, 2 cores)
     .venv/bin/python bench/search.py --quick              # 10K and 100K
-    .venv/bin/python bench/search.py --sizes 1000000 --variants hnsw --hnsw-max-size 1000000
-    .venv/bin/python bench/search.py --hnsw-m 16 --hnsw-ef-construction 40 --hnsw-ef-search 64
+    .venv/bin/python bench/search.py --sizes 300000,400000 --variants flat16,pq-refine
+    .venv/bin/python bench/search.py --search-threads 2   # FAISS's default on 2 cores
+    .venv/bin/python bench/search.py --sizes 100000 --variants hnsw,ivf --ivf-nlist 1024 --ivf-nprobe 256
 """
 
 from __future__ import annotations
@@ -158,20 +164,17 @@ def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[
 # --- index variants ---------------------------------------------------------------------------
 
 
-def apply_hnsw_parameters(m: int | None, ef_construction: int | None, ef_search: int | None) -> None:
-    """Override the module's HNSW constants for this run.
-
-    `build` reads them when it builds and `from_bytes` sets efSearch from them when it loads,
-    so the production code path runs unchanged with other parameters (both the build and the
-    search of the loaded index see them).
-    """
-    names = ("HNSW_NEIGHBOURS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH")
-    for name, value in zip(names, (m, ef_construction, ef_search), strict=True):
-        if value is not None:
-            setattr(face_index, name, value)
+# What `face_index.build` is told to force each kind regardless of size.
+FORCE = {
+    "flat": lambda n: {"float32_max": n, "exact_max": n},
+    "flat16": lambda n: {"float32_max": 0, "exact_max": n},
+    "pq-refine": lambda n: {"exact_max": 0},
+}
 
 
-def build_production(vectors: np.ndarray, labels: np.ndarray, exact_max: int) -> face_index.FaceIndex:
+def build_kind(
+    kind: str, vectors: np.ndarray, labels: np.ndarray, reuse: face_index.FaceIndex | None = None
+) -> face_index.FaceIndex:
     return face_index.build(
         vectors=vectors,
         face_ids=np.arange(len(vectors), dtype=np.int64),
@@ -179,43 +182,47 @@ def build_production(vectors: np.ndarray, labels: np.ndarray, exact_max: int) ->
         version=VERSION,
         model_id=MODEL_ID,
         dim=vectors.shape[1],
-        exact_max=exact_max,
+        reuse=reuse,
+        **FORCE[kind](len(vectors)),
     )
 
 
-def ivf_nlist(n: int, requested: int) -> int:
-    """Inverted lists: as asked, else ~sqrt(n) rounded to a power of two (1024 at 1M)."""
-    if requested > 0:
-        return requested
-    return max(64, 2 ** round(math.log2(math.sqrt(n))))
-
-
-def build_ivf(vectors: np.ndarray, labels: np.ndarray, nlist: int, nprobe: int) -> face_index.FaceIndex:
-    """The proposed large-user index, in the same FaceIndex/IndexIDMap2 wrapper as production.
-
-    Training uses a fixed stride sample (not a random one) so a rebuild of the same faces
-    trains on the same points; 64 points per list keeps k-means short and above FAISS's
-    39-per-centroid warning.
-    """
+def build_hnsw(vectors: np.ndarray, labels: np.ndarray, args: argparse.Namespace) -> face_index.FaceIndex:
+    """The graph production built above 50,000 faces before the pq-refine kind."""
     dim = vectors.shape[1]
-    sample = vectors[:: max(1, len(vectors) // (64 * nlist))]
-    quantizer = faiss.IndexFlatIP(dim)
-    inner = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    inner.train(sample)
-    inner.nprobe = nprobe
+    inner = faiss.IndexHNSWFlat(dim, args.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    inner.hnsw.efConstruction = args.hnsw_ef_construction
+    inner.hnsw.efSearch = args.hnsw_ef_search
     index = faiss.IndexIDMap2(inner)
     face_ids = np.arange(len(vectors), dtype=np.int64)
+    faiss.omp_set_num_threads(1)  # parallel insertion is not deterministic
     index.add_with_ids(vectors, face_ids)
+    face_index.HNSW_EF_SEARCH = args.hnsw_ef_search  # `load` sets it on the loaded graph
     return face_index.FaceIndex(
         index=index, face_ids=face_ids, person_ids=labels, version=VERSION, model_id=MODEL_ID, dim=dim
     )
 
 
-def build_fp16(vectors: np.ndarray, labels: np.ndarray) -> face_index.FaceIndex:
-    """Exact scan over half-precision vectors: half the bytes per query, no training, no graph."""
+def ivf_nlist(n: int, requested: int) -> int:
+    """Inverted lists: as asked, else ~4 sqrt(n)."""
+    return requested if requested > 0 else max(64, int(4 * math.sqrt(n)))
+
+
+def build_ivf(vectors: np.ndarray, labels: np.ndarray, nlist: int, nprobe: int) -> face_index.FaceIndex:
+    """IVF over fp16 codes, trained (10 k-means iterations, seed 1234) on a fixed stride sample
+    of 39 faces per list, one thread: the deterministic variant that was tried for large users."""
     dim = vectors.shape[1]
-    inner = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    sample = vectors[:: max(1, len(vectors) // (39 * nlist))][: 39 * nlist]
+    quantizer = faiss.IndexFlatIP(dim)
+    inner = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
+    inner.cp.niter = 10
+    inner.cp.seed = 1234
+    inner.nprobe = nprobe
     index = faiss.IndexIDMap2(inner)
+    faiss.omp_set_num_threads(1)
+    index.train(np.ascontiguousarray(sample))
     face_ids = np.arange(len(vectors), dtype=np.int64)
     index.add_with_ids(vectors, face_ids)
     return face_index.FaceIndex(
@@ -284,6 +291,7 @@ def recall_above(found: np.ndarray, truth: np.ndarray, truth_sims: np.ndarray, f
 def measure_variant(
     name: str,
     make: Callable[[], face_index.FaceIndex],
+    relabel: Callable[[face_index.FaceIndex, np.ndarray], face_index.FaceIndex | None],
     queries: np.ndarray,
     truth: tuple[np.ndarray, np.ndarray],
     labels: np.ndarray,
@@ -310,13 +318,24 @@ def measure_variant(
     load_s = time.perf_counter() - started
     rss_index = rss_mib() - rss_before_load
     latency, found, best_person = time_queries(loaded, queries, args.k, args.query_seconds)
+    # A label-only correction: the same faces, other persons, from the loaded index.
+    relabelled_persons = (labels + 1) % (labels.max() + 1)
+    started = time.perf_counter()
+    relabelled = relabel(loaded, relabelled_persons)
+    relabel_s = None
+    if relabelled is not None:
+        face_index.save(relabelled, path)
+        relabel_s = round(time.perf_counter() - started, 3)
+        del relabelled
     result = {
         "variant": name,
         "kind": kind,
+        "production": kind == face_index.kind_for(ntotal, exact_max=args.exact_max),
         "faces": ntotal,
         "build_s": round(build_s, 3),
         "save_s": round(save_s, 3),
         "rebuild_s": round(build_s + save_s, 3),
+        "relabel_s": relabel_s,
         "load_s": round(load_s, 3),
         **latency,
         f"recall_at_{args.k}": recall(found, truth, args.k),
@@ -335,22 +354,34 @@ def measure_variant(
 
 
 Builder = Callable[[np.ndarray, np.ndarray], face_index.FaceIndex]  # (vectors, person ids)
+Relabel = Callable[[face_index.FaceIndex, np.ndarray], face_index.FaceIndex | None]
 
 
-def variants_for(size: int, args: argparse.Namespace) -> list[tuple[str, Builder]]:
-    """The (name, builder) pairs to measure at this size."""
+def variants_for(size: int, args: argparse.Namespace, vectors: np.ndarray) -> list[tuple[str, Builder, Relabel]]:
+    """The (name, builder, relabel) triples to measure at this size."""
     chosen = []
-    wanted = set(args.variants.split(","))
-    if "exact" in wanted:
-        chosen.append(("exact", lambda vectors, labels: build_production(vectors, labels, exact_max=len(vectors))))
+    wanted = args.variants.split(",")
+    for kind in FORCE:
+        if kind in wanted:
+            chosen.append(
+                (
+                    kind,
+                    lambda v, labels, kind=kind: build_kind(kind, v, labels),
+                    lambda loaded, labels, kind=kind: build_kind(kind, vectors, labels, reuse=loaded),
+                )
+            )
     if "hnsw" in wanted and size <= args.hnsw_max_size:
-        chosen.append(("hnsw", lambda vectors, labels: build_production(vectors, labels, exact_max=0)))
-    if "fp16" in wanted:
-        chosen.append(("fp16", build_fp16))
+        chosen.append(("hnsw", lambda v, labels: build_hnsw(v, labels, args), lambda loaded, labels: None))
     if "ivf" in wanted:
         nlist = ivf_nlist(size, args.ivf_nlist)
         nprobe = min(nlist, args.ivf_nprobe)
-        chosen.append((f"ivf{nlist}_nprobe{nprobe}", lambda vectors, labels: build_ivf(vectors, labels, nlist, nprobe)))
+        chosen.append(
+            (
+                f"ivf{nlist}_nprobe{nprobe}",
+                lambda v, labels: build_ivf(v, labels, nlist, nprobe),
+                lambda loaded, labels: None,
+            )
+        )
     return chosen
 
 
@@ -365,9 +396,11 @@ def measure_size(size: int, args: argparse.Namespace, folder: Path) -> dict:
         similarity=args.same_person_similarity,
         seed=args.seed + size,
     )
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # ground truth only; searches use one thread
     truth_sims, truth = exact_neighbours(vectors, queries[WARMUP_QUERIES:], args.k)
+    faiss.omp_set_num_threads(face_index.SEARCH_THREADS)
     log(f"{size} faces: data and ground truth in {time.perf_counter() - started:.1f}s")
-    production = "exact" if size <= face_index.EXACT_MAX else "hnsw"
+    production = face_index.kind_for(size, exact_max=args.exact_max)
     result = {
         "faces": size,
         "identities": max(1, size // args.faces_per_identity),
@@ -377,9 +410,9 @@ def measure_size(size: int, args: argparse.Namespace, folder: Path) -> dict:
     }
     if "hnsw" in args.variants and size > args.hnsw_max_size:
         result["hnsw_skipped"] = f"over --hnsw-max-size {args.hnsw_max_size} (single-threaded build)"
-    for name, builder in variants_for(size, args):
+    for name, builder, relabel in variants_for(size, args, vectors):
         variant = measure_variant(
-            name, lambda b=builder: b(vectors, labels), queries, (truth_sims, truth), labels, args, folder
+            name, lambda b=builder: b(vectors, labels), relabel, queries, (truth_sims, truth), labels, args, folder
         )
         result["variants"].append(variant)
     return result
@@ -411,12 +444,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--faces-per-identity", type=int, default=30)
     parser.add_argument("--same-person-similarity", type=float, default=0.6)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", default="exact,hnsw,fp16", help="any of exact,hnsw,ivf,fp16")
+    parser.add_argument("--variants", default="flat,flat16,pq-refine", help="any of flat,flat16,pq-refine,hnsw,ivf")
     parser.add_argument(
-        "--omp-threads",
+        "--search-threads",
         type=int,
-        default=0,
-        help="FAISS OpenMP threads for searching (0: FAISS's default, what workers get)",
+        default=face_index.SEARCH_THREADS,
+        help=f"OpenMP threads per search (production: {face_index.SEARCH_THREADS})",
+    )
+    parser.add_argument(
+        "--exact-max",
+        type=int,
+        default=face_index.EXACT_MAX,
+        help="which kind is marked production (SMARTGALLERY_INDEX_EXACT_MAX)",
     )
     parser.add_argument(
         "--hnsw-max-size",
@@ -424,13 +463,11 @@ def parse_args() -> argparse.Namespace:
         default=100_000,
         help="skip the HNSW build above this size (1M takes many minutes on 1 thread)",
     )
-    parser.add_argument("--hnsw-m", type=int, default=None, help=f"default {face_index.HNSW_NEIGHBOURS}")
-    parser.add_argument(
-        "--hnsw-ef-construction", type=int, default=None, help=f"default {face_index.HNSW_EF_CONSTRUCTION}"
-    )
-    parser.add_argument("--hnsw-ef-search", type=int, default=None, help=f"default {face_index.HNSW_EF_SEARCH}")
-    parser.add_argument("--ivf-nlist", type=int, default=0, help="0: ~sqrt(faces), a power of two")
-    parser.add_argument("--ivf-nprobe", type=int, default=16)
+    parser.add_argument("--hnsw-m", type=int, default=32)
+    parser.add_argument("--hnsw-ef-construction", type=int, default=80)
+    parser.add_argument("--hnsw-ef-search", type=int, default=128)
+    parser.add_argument("--ivf-nlist", type=int, default=0, help="0: ~4 sqrt(faces)")
+    parser.add_argument("--ivf-nprobe", type=int, default=256)
     parser.add_argument("--dir", default=None, help="where index files are written (default: a temp dir)")
     args = parser.parse_args()
     if args.quick:
@@ -461,9 +498,8 @@ def environment() -> dict:
 
 def main() -> None:
     args = parse_args()
-    if args.omp_threads > 0:
-        faiss.omp_set_num_threads(args.omp_threads)
-    apply_hnsw_parameters(args.hnsw_m, args.hnsw_ef_construction, args.hnsw_ef_search)
+    face_index.SEARCH_THREADS = args.search_threads
+    faiss.omp_set_num_threads(args.search_threads)
     sizes = [int(size) for size in args.sizes.split(",") if size]
     folder = Path(args.dir or tempfile.mkdtemp(prefix="sg-bench-search-"))
     started = time.perf_counter()
@@ -476,12 +512,10 @@ def main() -> None:
         "bench": "search",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         **environment(),
-        "exact_max": face_index.EXACT_MAX,
-        "hnsw": {
-            "m": face_index.HNSW_NEIGHBOURS,
-            "ef_construction": face_index.HNSW_EF_CONSTRUCTION,
-            "ef_search": face_index.HNSW_EF_SEARCH,
-        },
+        "search_threads": face_index.SEARCH_THREADS,
+        "float32_max": face_index.FLOAT32_MAX,
+        "exact_max": args.exact_max,
+        "pq_refine": face_index._params("pq-refine", args.dim),
         "k": args.k,
         "dim": args.dim,
         "queries": args.queries,

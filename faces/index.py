@@ -5,18 +5,30 @@ decides *what* goes in (which faces, which version) and records the file's sha25
 database; this module only builds, writes, verifies and searches.
 
 One file per user holds the FAISS index (face ids through IndexIDMap2), the person id of
-every reference face and a small header (format, labels version, model id, dimension). The
-whole file is covered by the sha256 the database records: FAISS loads a file with a flipped
-byte without complaint, so the checksum, not FAISS, is what decides whether a file is used.
+every reference face and a small header (format, labels version, model id, dimension, kind).
+The whole file is covered by the sha256 the database records: FAISS loads a file with a
+flipped byte without complaint, so the checksum, not FAISS, is what decides whether a file is
+used, and it is verified before FAISS parses anything.
 
-Builds are deterministic (faces in id order, one thread for HNSW), so two machines that build
-the same version from the same database write byte-identical files with the same checksum.
+Three kinds, by the number of reference faces (docs/PEOPLE.md, measured in docs/BENCHMARKS.md):
+
+    flat       up to FLOAT32_MAX: exact float32 scan (IndexFlatIP), as before
+    flat16     up to EXACT_MAX: exact scan over half-precision vectors (IndexScalarQuantizer
+               QT_fp16): half the bytes per query and in memory, same neighbours
+    pq-refine  above: a 4-bit product-quantizer fast scan (IndexPQFastScan) proposes
+               REFINE_FACTOR * k candidates, re-ranked by the fp16 similarity (IndexRefine)
+
+Builds are deterministic (faces in id order, a fixed training sample and seed, one thread),
+so two machines that build the same version from the same database write byte-identical files
+with the same checksum. A label-only change (same faces, same vectors, other persons) reuses
+the FAISS part of the previous pq-refine index: the file is byte-identical to a fresh build.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import struct
@@ -24,6 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import faiss
 import numpy as np
@@ -32,14 +45,36 @@ MAGIC = b"SGFACEIDX"
 FORMAT = 1
 FILE_NAME = "faces.index"
 TMP_SUFFIX = ".tmp"
-# Exact search costs n * dim per query: about 25 MFLOP for 50K faces of 512-d, a few ms.
-# Above that an HNSW graph keeps a query well under a millisecond at a small recall cost.
-EXACT_MAX = 50_000
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
+# One OpenMP thread per search. A recognition query is one face (or one photo's few faces):
+# FAISS's default of one thread per core gains nothing on it, and when another process holds
+# a core the second thread waits for it, which made p99 4-30x worse on a busy 2-core machine.
+# omp_set_num_threads is per OS thread (libgomp), so it is set here for the importing thread
+# (a worker's main thread) and again at each search, for request or pool threads.
+SEARCH_THREADS = 1
+# Builds run on one thread too: the same sequence of floating point operations on every run.
+BUILD_THREADS = 1
+faiss.omp_set_num_threads(SEARCH_THREADS)
+# Up to this many faces: exact float32, unchanged (fp16 moves ~8 % of the 4-decimal
+# similarities and reorders near-ties: small users keep bit-identical results).
+FLOAT32_MAX = 50_000
+# Up to this many: exact fp16 scan (~0.03 ms per 1,000 faces per query on one thread).
+EXACT_MAX = 300_000
+# pq-refine: 2 dimensions per 4-bit sub-quantizer (256 x 16 centroids at 512-d, 128 bytes a
+# face), trained on a fixed-stride sample of exactly 16 * 256 faces (FAISS's own cap per
+# centroid, so it does not subsample) with a fixed seed; the best REFINE_FACTOR * k candidates
+# are re-ranked with the fp16 vectors, so returned similarities are those of flat16.
+PQ_DIMS_PER_SUBQUANTIZER = 2
+PQ_BITS = 4
+PQ_TRAIN_POINTS = 16 * 256
+PQ_SEED = 1234
+REFINE_FACTOR = 16
+# Kinds whose FAISS part is reused when only person labels changed (see `build`).
+REUSABLE_KINDS = frozenset({"pq-refine"})
+# Files written before this version may hold HNSW graphs; they are still read and searched.
 HNSW_EF_SEARCH = 128
 # A temp file older than this was left by a crashed writer, not by one still writing.
 STALE_TMP_SECONDS = 600
+_CHUNK = 1 << 20
 
 
 class IndexUnusable(Exception):
@@ -54,6 +89,10 @@ class FaceIndex:
     version: int
     model_id: str
     dim: int
+    # Build parameters of the kind (pq-refine) and sha256 of (face ids, vectors): what decides
+    # whether a later build may reuse this FAISS part. None for the exact kinds.
+    params: dict | None = None
+    inputs_sha256: str | None = None
 
     @property
     def ntotal(self) -> int:
@@ -62,7 +101,15 @@ class FaceIndex:
     @property
     def kind(self) -> str:
         inner = faiss.downcast_index(self.index.index)
-        return "hnsw" if hasattr(inner, "hnsw") else "flat"
+        if isinstance(inner, faiss.IndexRefine):
+            return "pq-refine"
+        if isinstance(inner, faiss.IndexScalarQuantizer):
+            return "flat16"
+        if hasattr(inner, "hnsw"):
+            return "hnsw"
+        if isinstance(inner, faiss.IndexIVF):
+            return "ivf"  # never built here; the benchmark wraps one
+        return "flat"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(similarities, face ids, person ids), each (n, k'), best first; k' = min(k, ntotal).
@@ -70,6 +117,7 @@ class FaceIndex:
         Missing neighbours (an approximate index may return fewer) have face id -1 and
         person id -1.
         """
+        faiss.omp_set_num_threads(SEARCH_THREADS)  # this thread's setting: see SEARCH_THREADS
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = min(k, self.ntotal)
         if k == 0 or len(queries) == 0:
@@ -81,29 +129,126 @@ class FaceIndex:
         persons = np.where(labels >= 0, self.person_ids[positions], -1)
         return similarities, labels, persons
 
+    def header(self) -> bytes:
+        fields = {
+            "format": FORMAT,
+            "version": self.version,
+            "model_id": self.model_id,
+            "dim": self.dim,
+            "count": self.ntotal,
+            "kind": self.kind,
+        }
+        # Only pq-refine files carry these, so flat files are byte-identical to older ones.
+        if self.params is not None:
+            fields["params"] = self.params
+        if self.inputs_sha256 is not None:
+            fields["inputs_sha256"] = self.inputs_sha256
+        return json.dumps(fields, sort_keys=True).encode()
+
+    def write_to(self, stream: BinaryIO) -> str:
+        """Write the file's bytes to `stream` as they are produced; returns their sha256.
+
+        Layout: MAGIC, header length, header, FAISS body length, FAISS body, person ids. The
+        body goes from FAISS to the stream in 1 MiB pieces (no serialized copy in memory); its
+        length is counted by a first, discarded serialization pass.
+        """
+        digest = hashlib.sha256()
+
+        def put(chunk) -> None:
+            stream.write(chunk)
+            digest.update(chunk)
+
+        body_len = _serialized_size(self.index)
+        header = self.header()
+        put(MAGIC + struct.pack("<II", len(header), 0) + header + struct.pack("<Q", body_len))
+        written = 0
+
+        def body(chunk) -> None:
+            nonlocal written
+            written += len(chunk)
+            put(chunk)
+
+        faiss.write_index(self.index, faiss.PyCallbackIOWriter(body, _CHUNK))
+        if written != body_len:
+            raise RuntimeError(f"FAISS wrote {written} bytes, counted {body_len}")
+        put(np.ascontiguousarray(self.person_ids, dtype="<i8").data)
+        return digest.hexdigest()
+
     def to_bytes(self) -> bytes:
-        header = json.dumps(
-            {
-                "format": FORMAT,
-                "version": self.version,
-                "model_id": self.model_id,
-                "dim": self.dim,
-                "count": self.ntotal,
-                "kind": self.kind,
-            },
-            sort_keys=True,
-        ).encode()
-        body = faiss.serialize_index(self.index).tobytes()
-        return b"".join(
-            [
-                MAGIC,
-                struct.pack("<II", len(header), 0),
-                header,
-                struct.pack("<Q", len(body)),
-                body,
-                self.person_ids.astype("<i8").tobytes(),
-            ]
-        )
+        buffer = io.BytesIO()
+        self.write_to(buffer)
+        return buffer.getvalue()
+
+
+def _serialized_size(index: faiss.Index) -> int:
+    size = 0
+
+    def count(chunk) -> None:
+        nonlocal size
+        size += len(chunk)
+
+    faiss.write_index(index, faiss.PyCallbackIOWriter(count, _CHUNK))
+    return size
+
+
+def kind_for(count: int, *, exact_max: int | None = None, float32_max: int | None = None) -> str:
+    """The kind `build` makes for this many reference faces."""
+    exact_max = EXACT_MAX if exact_max is None else exact_max
+    float32_max = FLOAT32_MAX if float32_max is None else float32_max
+    if count <= min(float32_max, exact_max):
+        return "flat"
+    if count <= exact_max:
+        return "flat16"
+    return "pq-refine"
+
+
+def _params(kind: str, dim: int) -> dict | None:
+    if kind != "pq-refine":
+        return None
+    per = PQ_DIMS_PER_SUBQUANTIZER if dim % PQ_DIMS_PER_SUBQUANTIZER == 0 else 1
+    return {
+        "pq_subquantizers": dim // per,
+        "pq_bits": PQ_BITS,
+        "train_points": PQ_TRAIN_POINTS,
+        "seed": PQ_SEED,
+        "refine_factor": REFINE_FACTOR,
+    }
+
+
+def inputs_sha256(face_ids: np.ndarray, vectors: np.ndarray) -> str:
+    """sha256 of what the FAISS part is made of: the face ids and their vectors, in id order."""
+    digest = hashlib.sha256(struct.pack("<QQ", len(face_ids), vectors.shape[1] if vectors.ndim == 2 else 0))
+    digest.update(np.ascontiguousarray(face_ids, dtype="<i8").data)
+    digest.update(np.ascontiguousarray(vectors, dtype="<f4").data)
+    return digest.hexdigest()
+
+
+def _new_index(kind: str, params: dict | None, vectors: np.ndarray, face_ids: np.ndarray, dim: int) -> faiss.Index:
+    faiss.omp_set_num_threads(BUILD_THREADS)
+    try:
+        if kind == "flat":
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        elif kind == "flat16":
+            index = faiss.IndexIDMap2(
+                faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+            )
+        else:
+            assert params is not None
+            base = faiss.IndexPQFastScan(dim, params["pq_subquantizers"], params["pq_bits"], faiss.METRIC_INNER_PRODUCT)
+            base.pq.cp.seed = params["seed"]
+            refine = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+            inner = faiss.IndexRefine(base, refine)
+            inner.k_factor = params["refine_factor"]
+            index = faiss.IndexIDMap2(inner)
+            # A fixed stride over the faces in id order: the same faces give the same sample.
+            sample = vectors[:: max(1, len(vectors) // params["train_points"])][: params["train_points"]]
+            # FAISS needs a point per centroid; only a tiny forced EXACT_MAX gets here with fewer.
+            sample = np.resize(sample, (max(len(sample), 1 << params["pq_bits"]), dim))
+            index.train(np.ascontiguousarray(sample))
+        index.add_with_ids(vectors, face_ids)
+    finally:
+        faiss.omp_set_num_threads(SEARCH_THREADS)
+    return index
 
 
 def build(
@@ -114,66 +259,85 @@ def build(
     version: int,
     model_id: str,
     dim: int,
-    exact_max: int = EXACT_MAX,
+    exact_max: int | None = None,
+    float32_max: int | None = None,
+    reuse: FaceIndex | None = None,
 ) -> FaceIndex:
-    """An index of unit vectors (inner product = cosine similarity), faces sorted by id."""
+    """An index of unit vectors (inner product = cosine similarity), faces sorted by id.
+
+    `reuse`: a previous index of the same user (loaded and verified, or held in memory). When
+    it is of the kind and parameters this build makes and holds exactly these face ids and
+    vectors (sha256 of both, kept in the pq-refine header), its FAISS part is shared instead
+    of trained and encoded again: only the person ids differ, and the FAISS part of a fresh
+    build would be byte-identical, so the file is too. The shared FAISS index is never
+    modified.
+    """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
     face_ids = np.asarray(face_ids, dtype=np.int64)
     person_ids = np.asarray(person_ids, dtype=np.int64)
     if not (len(vectors) == len(face_ids) == len(person_ids)):
         raise ValueError("one face id and one person id per vector are needed")
     order = np.argsort(face_ids, kind="stable")
-    vectors, face_ids, person_ids = vectors[order], face_ids[order], person_ids[order]
+    if not np.array_equal(order, np.arange(len(order))):
+        vectors, face_ids, person_ids = vectors[order], face_ids[order], person_ids[order]
     if len(np.unique(face_ids)) != len(face_ids):
         raise ValueError("face ids must be unique")
-    if len(vectors) <= exact_max:
-        inner = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIDMap2(inner)
-        index.add_with_ids(vectors, face_ids)
+    kind = kind_for(len(vectors), exact_max=exact_max, float32_max=float32_max)
+    params = _params(kind, dim)
+    digest = inputs_sha256(face_ids, vectors) if kind in REUSABLE_KINDS else None
+    if (
+        reuse is not None
+        and digest is not None
+        and reuse.kind == kind
+        and reuse.dim == dim
+        and reuse.params == params
+        and reuse.inputs_sha256 == digest
+        and np.array_equal(reuse.face_ids, face_ids)
+    ):
+        index = reuse.index
     else:
-        inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
-        index = faiss.IndexIDMap2(inner)
-        # Parallel HNSW insertion is not deterministic; one thread gives every machine the
-        # same graph and so the same checksum.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            index.add_with_ids(vectors, face_ids)
-        finally:
-            faiss.omp_set_num_threads(threads)
-    return FaceIndex(index=index, face_ids=face_ids, person_ids=person_ids, version=version, model_id=model_id, dim=dim)
+        index = _new_index(kind, params, vectors, face_ids, dim)
+    return FaceIndex(
+        index=index,
+        face_ids=face_ids,
+        person_ids=person_ids,
+        version=version,
+        model_id=model_id,
+        dim=dim,
+        params=params,
+        inputs_sha256=digest,
+    )
 
 
-def from_bytes(data: bytes) -> FaceIndex:
-    """Parse a file's bytes; raises IndexUnusable for anything that is not a whole index."""
+def _read(stream: BinaryIO, size: int) -> FaceIndex:
+    """Parse a whole file from `stream` (`size` bytes); IndexUnusable if it is not one.
+
+    FAISS reads the body straight from the stream, so loading holds the index once.
+    """
     try:
-        if not data.startswith(MAGIC):
+        if stream.read(len(MAGIC)) != MAGIC:
             raise IndexUnusable("not an index file")
-        offset = len(MAGIC)
-        header_len, _ = struct.unpack_from("<II", data, offset)
-        offset += 8
-        header = json.loads(data[offset : offset + header_len])
-        offset += header_len
-        (body_len,) = struct.unpack_from("<Q", data, offset)
-        offset += 8
-        body = np.frombuffer(data, dtype=np.uint8, count=body_len, offset=offset)
-        offset += body_len
+        header_len, _ = struct.unpack("<II", stream.read(8))
+        header = json.loads(stream.read(header_len))
+        (body_len,) = struct.unpack("<Q", stream.read(8))
+        body_start = len(MAGIC) + 8 + header_len + 8
         count = int(header["count"])
-        if header.get("format") != FORMAT or len(data) != offset + 8 * count:
+        if header.get("format") != FORMAT or size != body_start + body_len + 8 * count:
             raise IndexUnusable("truncated or unknown format")
-        person_ids = np.frombuffer(data, dtype="<i8", count=count, offset=offset).astype(np.int64)
-        index = faiss.deserialize_index(body.copy())
+        index = faiss.read_index(faiss.PyCallbackIOReader(stream.read, _CHUNK))
+        if stream.tell() != body_start + body_len:
+            raise IndexUnusable("index body and its recorded length disagree")
+        person_ids = np.frombuffer(stream.read(8 * count), dtype="<i8").astype(np.int64)
     except IndexUnusable:
         raise
     # FAISS raises RuntimeError on a damaged body; struct/json/numpy raise their own types.
     except (RuntimeError, ValueError, KeyError, TypeError, struct.error) as exc:
         raise IndexUnusable(f"unreadable index: {type(exc).__name__}: {exc}") from exc
-    if index.ntotal != count or index.d != int(header["dim"]):
+    if index.ntotal != count or index.d != int(header["dim"]) or not isinstance(index, faiss.IndexIDMap2):
         raise IndexUnusable("header and index disagree")
-    if isinstance(index, faiss.IndexIDMap2) and hasattr(faiss.downcast_index(index.index), "hnsw"):
-        faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
+    inner = faiss.downcast_index(index.index)
+    if hasattr(inner, "hnsw"):
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
     face_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     return FaceIndex(
         index=index,
@@ -182,7 +346,14 @@ def from_bytes(data: bytes) -> FaceIndex:
         version=int(header["version"]),
         model_id=str(header["model_id"]),
         dim=int(header["dim"]),
+        params=header.get("params"),
+        inputs_sha256=header.get("inputs_sha256"),
     )
+
+
+def from_bytes(data: bytes) -> FaceIndex:
+    """Parse a file's bytes; raises IndexUnusable for anything that is not a whole index."""
+    return _read(io.BytesIO(data), len(data))
 
 
 def sha256_hex(data: bytes) -> str:
@@ -196,36 +367,46 @@ def index_path(root: str | os.PathLike[str], user_id: int) -> Path:
 def save(face_index: FaceIndex, path: str | os.PathLike[str]) -> str:
     """Write atomically (temp file, fsync, os.replace, directory fsync); returns the sha256.
 
-    A crash at any point leaves either the previous file or the new one, never a mix.
+    The bytes are streamed to the temp file and hashed on the way (no copy of the index in
+    memory). A crash at any point leaves either the previous file or the new one, never a mix.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path.parent)
-    data = face_index.to_bytes()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
+            checksum = face_index.write_to(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp_name, path)
-    except Exception:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     _fsync_dir(path.parent)
-    return sha256_hex(data)
+    return checksum
 
 
 def load(path: str | os.PathLike[str], *, expected_sha256: str, expected_version: int, model_id: str) -> FaceIndex:
-    """Read and verify a file against what the database recorded; IndexUnusable if it differs."""
+    """Read and verify a file against what the database recorded; IndexUnusable if it differs.
+
+    The sha256 is checked in a first streaming pass, before FAISS parses a byte; the second
+    pass reads the same open file (an os.replace in between does not change what is read).
+    """
     try:
-        data = Path(path).read_bytes()
+        stream = open(path, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
         raise IndexUnusable("missing") from None
-    if not expected_sha256 or sha256_hex(data) != expected_sha256:
-        raise IndexUnusable("checksum mismatch")
-    face_index = from_bytes(data)
+    with stream:
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+        if not expected_sha256 or digest.hexdigest() != expected_sha256:
+            raise IndexUnusable("checksum mismatch")
+        size = stream.tell()
+        stream.seek(0)
+        face_index = _read(stream, size)
     if face_index.version != expected_version:
         raise IndexUnusable(f"version {face_index.version}, expected {expected_version}")
     if face_index.model_id != model_id:

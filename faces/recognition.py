@@ -140,9 +140,11 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
     change), ours is the fresher read and replaces it, so every machine converges on one file.
     """
     model = model or current_model()
-    target = index_record(owner_id).labels_version
+    record = index_record(owner_id)
+    target = record.labels_version
     rows = list(reference_faces(owner_id, model.model_id).order_by("id").values_list("id", "person_id", "embedding"))
     rows = [row for row in rows if len(row[2]) == model.dim * 4]
+    kind = face_index.kind_for(len(rows), exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX)
     built = face_index.build(
         vectors=_vectors([row[2] for row in rows], model.dim),
         face_ids=np.array([row[0] for row in rows], dtype=np.int64),
@@ -151,6 +153,7 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
         model_id=model.model_id,
         dim=model.dim,
         exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX,
+        reuse=_previous_index(owner_id, record, model) if kind in face_index.REUSABLE_KINDS else None,
     )
     checksum = face_index.save(built, face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id))
     fields = {
@@ -173,6 +176,26 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
     logger.info("Built face index of user %s: version %s, %s faces, %s", owner_id, target, built.ntotal, built.kind)
     _remember(owner_id, checksum, built)
     return built
+
+
+def _previous_index(owner_id: int, record: RecognitionIndex, model: RecognitionModel) -> face_index.FaceIndex | None:
+    """The owner's last index, held in memory or this machine's verified file, if any: a build
+    reuses its FAISS part when only person labels changed (face_index.build checks that)."""
+    with _loaded_lock:
+        cached = _loaded.get(owner_id)
+    if cached and cached[1].model_id == model.model_id:
+        return cached[1]
+    if not record.checksum or record.model_id != model.model_id:
+        return None
+    try:
+        return face_index.load(
+            face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id),
+            expected_sha256=record.checksum,
+            expected_version=record.built_version,
+            model_id=model.model_id,
+        )
+    except face_index.IndexUnusable:
+        return None
 
 
 def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:

@@ -471,8 +471,9 @@ SMARTGALLERY_INDEX_AUTO_FACES = envbool("SMARTGALLERY_INDEX_AUTO_FACES", False)
 # Reference faces must be at least this big (short side, px) and this frontal (0..1).
 SMARTGALLERY_INDEX_MIN_FACE_PX = envint("SMARTGALLERY_INDEX_MIN_FACE_PX", 40, minimum=1)
 SMARTGALLERY_INDEX_MIN_FRONTALNESS = envfloat("SMARTGALLERY_INDEX_MIN_FRONTALNESS", 0.0)
-# Above this many reference faces a user's index is HNSW (approximate) instead of exact.
-SMARTGALLERY_INDEX_EXACT_MAX = envint("SMARTGALLERY_INDEX_EXACT_MAX", 50_000, minimum=1)
+# Up to this many reference faces a user's index is an exact scan (float32 to 50,000, fp16
+# above); beyond it, a PQ fast scan re-ranked in fp16 (approximate). docs/PEOPLE.md.
+SMARTGALLERY_INDEX_EXACT_MAX = envint("SMARTGALLERY_INDEX_EXACT_MAX", 300_000, minimum=1)
 # Debounce: label corrections within this many seconds share one index rebuild.
 SMARTGALLERY_INDEX_REBUILD_DELAY = envfloat("SMARTGALLERY_INDEX_REBUILD_DELAY", 2.0)
 SMARTGALLERY_FACES_REGROUP_DELAY = envfloat("SMARTGALLERY_FACES_REGROUP_DELAY", 10.0)
