@@ -10,11 +10,21 @@ noticed and signalled) but only when the shared cache says this session was not 
 the last ACTIVITY_INTERVAL seconds. The cache is Redis in production, shared by all processes.
 """
 
+import logging
+
 from allauth.usersessions import app_settings
 from allauth.usersessions.models import UserSession
 from django.core.cache import cache
 from django.http import HttpRequest
 
+try:
+    from redis.exceptions import RedisError
+
+    CACHE_ERRORS: tuple[type[Exception], ...] = (OSError, RedisError)
+except ImportError:  # the embedded default runs without redis-py (file cache: OSError)
+    CACHE_ERRORS = (OSError,)
+
+logger = logging.getLogger(__name__)
 ACTIVITY_INTERVAL = 60  # seconds
 
 
@@ -33,8 +43,18 @@ class ThrottledUserSessionsMiddleware:
             and request.session.session_key
             and hasattr(request, "user")
             and request.user.is_authenticated
-            # add() is atomic: of concurrent requests, one records the activity.
-            and cache.add(_cache_key(request.session.session_key), 1, ACTIVITY_INTERVAL)
+            and _due(request.session.session_key)
         ):
             UserSession.objects.create_from_request(request)
         return self.get_response(request)
+
+
+def _due(session_key: str) -> bool:
+    """Whether this request records the session's activity. With the cache down (Redis
+    stopped) it does not: a "last seen" time is not worth failing every page for."""
+    try:
+        # add() is atomic: of concurrent requests, one records the activity.
+        return cache.add(_cache_key(session_key), 1, ACTIVITY_INTERVAL)
+    except CACHE_ERRORS as exc:
+        logger.warning("Session activity not recorded, the cache is unavailable: %s", exc)
+        return False

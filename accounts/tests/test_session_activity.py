@@ -3,6 +3,7 @@
 
 from datetime import timedelta
 
+import pytest
 from allauth.usersessions.models import UserSession
 from django.core.cache import cache
 from django.db import connection
@@ -72,3 +73,17 @@ def test_anonymous_requests_record_nothing(client, db):
     with CaptureQueriesContext(connection) as queries:
         client.get("/accounts/login/")
     assert not any("usersessions_usersession" in q["sql"] for q in queries.captured_queries)
+
+
+def test_pages_still_work_while_the_cache_is_down(client, carol, monkeypatch):
+    """Redis stopped (catalogue D2): the activity is not recorded, the page is served."""
+    redis_errors = pytest.importorskip("redis.exceptions")
+    sign_in(client, carol.email, PASSWORD)
+    _age(client)
+
+    def down(*args, **kwargs):
+        raise redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(cache, "add", down)
+    assert client.get("/accounts/settings/").status_code == 200
+    assert timezone.now() - _row(client).last_seen_at > timedelta(minutes=30)  # not recorded

@@ -24,7 +24,7 @@ class Runner(threading.Thread):
     def run(self) -> None:
         try:
             self.result = self.work()
-        except Exception as exc:  # handed to the test, which fails with it
+        except Exception as exc:  # noqa: BLE001 (handed to the test, which fails with it)
             self.error = exc
         finally:
             connections.close_all()
