@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from faces.models import Face, FaceRejection, Person, face_crop_upload_to
 from gallery import imaging
 from gallery.models import Photo
+from gallery.storage import storage_save
 
 if TYPE_CHECKING:
     from faces.engine import DetectedFace
@@ -63,6 +64,7 @@ def photo_faces_store(
     detected: Sequence[DetectedFace],
     model_id: str,
     image: np.ndarray | None = None,
+    written_files: list[str] | None = None,
 ) -> list[Face]:
     """Replace the photo's machine-made faces with `detected`, keeping the user's faces.
 
@@ -70,14 +72,24 @@ def photo_faces_store(
     matches a new detection gets the new measurement (embedding of `model_id`, quality), never
     new labels. `image` is the upright RGB photo the boxes refer to (decoded from the original
     when not given); face crops are cut from it. Returns the photo's faces after the change.
-    Raises PhotoGone when the photo no longer exists.
+    Raises PhotoGone when the photo no longer exists. A caller whose own transaction encloses
+    this one passes `written_files`: it gets the crop files written, to delete them if its
+    transaction fails after this returned (a rollback would leave them nameless on disk).
     """
     if image is None and detected:
         with photo.original.open("rb") as stream:
             image = imaging.load_upright_rgb(stream)
     # File writes happen before the transaction (they cannot be rolled back); crops that end
     # up unused, or a transaction that fails, delete them again.
-    crops = [_write_crop(photo, face, image) for face in detected]
+    crops: list[str] = []
+    try:
+        for face in detected:
+            crops.append(_write_crop(photo, face, image))
+    except Exception:
+        _delete_files(crops)
+        raise
+    if written_files is not None:
+        written_files.extend(crops)
     try:
         with transaction.atomic():
             faces, unused_crops, old_crops = _store(photo, detected, model_id, crops)
@@ -163,7 +175,7 @@ def _measure(face: Face, detection: DetectedFace, model_id: str) -> None:
 def _write_crop(photo: Photo, detection: DetectedFace, image: np.ndarray) -> str:
     crop = imaging.square_crop(image, detection.box, margin=CROP_MARGIN, size=CROP_SIZE)
     name = face_crop_upload_to(Face(owner_id=photo.owner_id), "crop.jpg")
-    return default_storage.save(name, ContentFile(imaging.encode_jpeg(crop, quality=CROP_QUALITY)))
+    return storage_save(name, ContentFile(imaging.encode_jpeg(crop, quality=CROP_QUALITY)))
 
 
 def _delete_files(names: Sequence[str]) -> None:

@@ -29,6 +29,7 @@ from faces.recognition import recognise_photo
 from faces.services import index_invalidate
 from gallery import imaging
 from gallery.models import Photo, derivative_upload_to, original_upload_to
+from gallery.storage import storage_save
 from gallery.validation import ImageRejected, clean_display_name, format_bytes, validate_image
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def photo_create(*, owner, file: IO[bytes], filename: str) -> tuple[Photo, bool]
         queued_at=now,
     )
     file.seek(0)
-    name = default_storage.save(original_upload_to(photo, ""), _as_file(file))
+    name = storage_save(original_upload_to(photo, ""), _as_file(file))
     try:
         with transaction.atomic():
             photo.original.name = name
@@ -155,6 +156,7 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
     # The model may have run for a while: a connection the server dropped meanwhile is
     # replaced before the writes.
     connection_refresh()
+    crops: list[str] = []
     try:
         with transaction.atomic():
             locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
@@ -164,14 +166,15 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
                 # Someone else took the photo over (the sweeper, after we looked stuck).
                 _delete_files(list(derivatives.values()))
                 return "skipped"
-            photo_faces_store(photo=locked, detected=detected, model_id=engine.model_id, image=rgb)
+            photo_faces_store(photo=locked, detected=detected, model_id=engine.model_id, image=rgb, written_files=crops)
             old_files = [name for name in (locked.thumbnail.name, locked.preview.name) if name]
             Photo.objects.filter(pk=photo_id).update(faces_model_id=engine.model_id, **derivatives)
     except PhotoGone:
-        _delete_files(list(derivatives.values()))
+        _delete_files(list(derivatives.values()) + crops)
         return "skipped"
     except Exception:
-        _delete_files(list(derivatives.values()))
+        # Rolled back (the connection died mid-write, say): its faces never existed, nor their crops.
+        _delete_files(list(derivatives.values()) + crops)
         raise
     transaction.on_commit(lambda: _delete_files(old_files))
 
@@ -279,7 +282,7 @@ def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
             ("thumbnail", thumbnail, THUMBNAIL_QUALITY),
         ):
             content = ContentFile(imaging.encode_jpeg(pixels, quality=quality))
-            written[field] = default_storage.save(derivative_upload_to(photo, f"{field}.jpg"), content)
+            written[field] = storage_save(derivative_upload_to(photo, f"{field}.jpg"), content)
     except Exception:
         _delete_files(list(written.values()))
         raise
