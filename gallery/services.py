@@ -178,7 +178,10 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
         raise
     transaction.on_commit(lambda: _delete_files(old_files))
 
-    locked.refresh_from_db()
+    try:
+        locked.refresh_from_db()
+    except Photo.DoesNotExist:
+        return "skipped"  # deleted just now: its delete removed the faces and files we wrote
     recognise_photo(photo=locked)
     Photo.objects.filter(pk=photo_id, task_id=task_id, status=Photo.Status.PROCESSING).update(
         status=Photo.Status.DONE, finished_at=timezone.now(), last_error="", task_id=""

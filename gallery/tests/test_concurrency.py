@@ -1,0 +1,115 @@
+"""Races between the user and the pipeline on one photo (catalogue F4, F5) [T].
+
+Real threads with their own database connections (gallery/tests/threads.py); a Gate parks
+the pipeline at the point under test so the interleaving happens every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from faces import engine_loader, recognition
+from faces import services as face_services
+from faces.models import Face, RecognitionIndex
+from gallery import services, tasks
+from gallery.models import Photo
+from gallery.tests import images
+from gallery.tests.threads import WAIT_SECONDS, Gate, Runner
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def media_files(owner) -> set[str]:
+    root = Path(settings.MEDIA_ROOT)
+    folder = root / str(owner.pk)
+    return {str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+@pytest.fixture
+def no_broker(monkeypatch) -> list[int]:
+    """Enqueues are recorded, not sent: these tests run the task body in their own threads."""
+    sent: list[int] = []
+    monkeypatch.setattr(services, "photo_enqueue", lambda *, photo_id: sent.append(photo_id))
+    return sent
+
+
+# F4 -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment", ["during-detection", "after-the-faces-were-stored"])
+def test_f4_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_quietly(
+    alice, alice_client, make_photo, no_broker, monkeypatch, caplog, moment
+):
+    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+    services.photo_process(photo_id=photo.pk, task_id="first")
+    named = Face.objects.filter(photo=photo).first()
+    face_services.face_assign(user=alice, face_id=named.pk, name="Sam")  # a reference face of the index
+    model = recognition.current_model()
+    recognition.get_index(alice.id, model)
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.QUEUED)  # reprocess (a new model, say)
+
+    gate = Gate("pipeline")
+    if moment == "during-detection":
+        engine = engine_loader.get_engine()
+        gate.install(monkeypatch, engine, "detect")
+    else:
+        gate.install(monkeypatch, Photo, "refresh_from_db")  # the writes committed; it reads the row again
+    pipeline = Runner("pipeline", lambda: tasks.photo_process.apply(args=[photo.pk]).get())
+    with caplog.at_level(logging.WARNING):
+        pipeline.start()
+        gate.wait_parked()
+        response = alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+        assert response.status_code == 302
+        gate.release()
+        result = pipeline.join_checked()
+
+    assert result == "skipped"  # no retry, no failure
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert not Face.objects.filter(owner=alice).exists()
+    assert media_files(alice) == set()
+    record = RecognitionIndex.objects.get(owner=alice)
+    assert record.labels_version > record.built_version  # the delete made the index stale
+    rebuilt = recognition.get_index(alice.id, model)
+    assert named.pk not in rebuilt.face_ids.tolist() and rebuilt.ntotal == 0
+
+
+# F5 -----------------------------------------------------------------------------------------
+
+
+def test_f5_the_same_upload_sent_twice_at_once_is_one_photo(alice, no_broker, monkeypatch):
+    data = images.jpeg_bytes(120, 90)
+    both_checked = threading.Barrier(2, timeout=WAIT_SECONDS)
+    real_check_quota = services._check_quota
+
+    def check_quota_together(owner, size):
+        # Both requests have looked for the photo and not found it: now they race to store it.
+        both_checked.wait()
+        return real_check_quota(owner, size)
+
+    monkeypatch.setattr(services, "_check_quota", check_quota_together)
+
+    def upload():
+        client = Client()
+        client.force_login(alice)
+        return client.post(
+            reverse("gallery:upload"), {"files": [SimpleUploadedFile("same.jpg", data)]}, HTTP_HX_REQUEST="true"
+        )
+
+    first, second = Runner("upload-1", upload), Runner("upload-2", upload)
+    first.start()
+    second.start()
+    statuses = sorted([first.join_checked().status_code, second.join_checked().status_code])
+
+    assert statuses == [200, 201]  # one stored it, the other was told it is already there
+    photo = Photo.objects.get(owner=alice)
+    assert media_files(alice) == {photo.original.name}  # the loser's file was removed
+    assert no_broker == [photo.pk]  # processed once
