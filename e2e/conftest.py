@@ -3,19 +3,18 @@ pytest-django's live server (a thread of this process, so `mail.outbox` holds th
 and the real Celery worker of the session (`celery_worker_process`, same test database).
 
 Never `playwright install`: the browser is the system's /usr/bin/chromium (CI installs it).
+Playwright itself is driven directly (sync_playwright), not through pytest-playwright's fixtures.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; the live server and the ORM calls of
-# the test itself are plain synchronous Django code all the same.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("SMARTGALLERY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,6 +26,42 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
+@contextmanager
+def _async_unsafe_allowed():
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+# Playwright's sync API keeps an event loop running in this thread, so Django's async-safety
+# check would refuse the plain synchronous ORM calls of the test, the database set-up and the
+# flush. Allowed only while an e2e test is set up, runs and is torn down (pytest calls these
+# hooks of a conftest for the items of its own folder only), not for the whole process: other
+# tests run `manage.py check --deploy`, which rightly refuses the variable.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    with _async_unsafe_allowed():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    with _async_unsafe_allowed():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with _async_unsafe_allowed():
+        return (yield)
+
+
 def pytest_collection_modifyitems(items):
     here = Path(__file__).resolve().parent
     for item in items:
@@ -34,17 +69,24 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    """pytest-playwright's launch arguments, pointed at Debian's Chromium."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+# Our own fixtures instead of pytest-playwright's session-wide ones: Playwright's sync API marks
+# its event loop as running in this thread for as long as it is started, which would make every
+# later test's ORM call an error. Started per module, it is gone before other folders' tests run.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict) -> dict:
-    return {**browser_context_args, "viewport": DESKTOP, "locale": "en-GB", "timezone_id": "Europe/London"}
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +111,4 @@ def screenshots():
             save_screenshots(page, name, SCREENSHOT_DIR)
 
     return shoot
+

@@ -82,15 +82,17 @@ def drop_files(page: Page, selector: str, paths: list[Path]) -> None:
         page.dispatch_event(selector, event, {"dataTransfer": transfer})
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 60, interval: float = 0.25, message: str = ""):
-    """Poll a server-side condition (the worker's progress), for checks a page cannot show."""
+def wait_until(condition: Callable[[], object], *, timeout: float = 60, interval: float = 0.25,
+               message: str | Callable[[], str] = ""):
+    """Poll a server-side condition (the worker's progress), for checks a page cannot show.
+    `message` may be a callable, to say what was going on when the time ran out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(message or f"not true after {timeout}s")
+    raise AssertionError((message() if callable(message) else message) or f"not true after {timeout}s")
 
 
 def assert_accessible(page: Page, label: str) -> list[dict]:
