@@ -13,13 +13,10 @@ media folder. Prints ONE JSON line.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,58 +35,19 @@ os.environ.setdefault("SECURE_SSL", "false")
 os.environ.setdefault("SMARTGALLERY_TEST_DB_NAME", "test_smartgallery_bench_ingest")
 
 
-def make_photos(count: int) -> list[tuple[str, bytes]]:
-    """12 MP JPEGs from the shared face photos, upscaled, with sensor-like noise."""
-    import numpy as np
-    from PIL import Image
+def _load_common():
+    import importlib.util
 
-    sources = sorted(p for p in (SHARED / "faces").glob("*/*.jpg") if not p.parent.name.startswith("_"))
-    rng = np.random.default_rng(7)
-    photos = []
-    for index in range(count):
-        source = sources[(index * 7) % len(sources)]
-        image = Image.open(source).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
-        pixels = np.asarray(image, dtype=np.int16) + rng.normal(0, 8, (3000, 4000, 3)).astype(np.int16)
-        buffer = io.BytesIO()
-        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=92)
-        photos.append((f"bench-{index}.jpg", buffer.getvalue()))
-    return photos
+    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_common"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def start_worker(concurrency: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "smartgallery",
-        "worker",
-        "-Q",
-        "default,faces",
-        "--concurrency",
-        str(concurrency),
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "info",
-    ]
-    process = subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-    )
-    deadline = time.monotonic() + 90
-    while "ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    return process
-
-
-def stop_worker(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+# The photo maker and the worker helpers are shared with the other benchmarks (bench/_common.py).
+common = _load_common()
+make_photos, start_worker, stop_worker = common.make_photos, common.start_worker, common.stop_worker
 
 
 def wait_done(owner, count: int, timeout: float) -> None:

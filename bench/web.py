@@ -1,0 +1,259 @@
+"""Web benchmark (issue 7): the pages of a big library under gunicorn, driven by wrk.
+
+Seeds its own MariaDB database (sg_bench_web, created and dropped here) with one user holding
+10,000 photos, 30,000 faces and 300 persons (three other users with a little data of their
+own), thumbnails as real small JPEG files shared by many rows. Serves the production settings
+with gunicorn (sync workers, (2 x cores) + 1, 127.0.0.1 on a spare port) and drives, one after
+the other for --seconds each with `wrk -t2 -c20 --latency`, the timeline grid, its next page
+as htmx asks for it, the people page, the largest person's page, the review queue and the
+authorized thumbnail endpoint. The session is created directly (SessionStore + the auth hash):
+the benchmark skips the password + emailed code login.
+
+Also measured:
+  - SQL queries per page, in this process with the test client and CaptureQueriesContext
+    (steady state: the second request of each page), never inside gunicorn;
+  - resident memory (VmRSS) of every gunicorn worker after the load, and whether FAISS is
+    loaded in them;
+  - resident memory of a Celery worker (prefork, concurrency 1) after it processed a few of
+    the shared photos with the face pack SMARTGALLERY_FACE_PACK (default: the test pack).
+
+Prints ONE JSON line on stdout; progress on stderr. Loopback only; about 3-4 minutes.
+
+    .venv/bin/python bench/web.py [--seconds 15] [--connections 20] [--photos 10000]
+    # DATABASE_URL's server: BENCH_DATABASE_SERVER (default mysql://root@127.0.0.1:3306)
+    # REDIS_URL default redis://127.0.0.1:6379/14
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def _load_common():
+    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_common"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load_common()
+common.fix_sys_path()
+log = common.log
+
+GOALS = {"grid_p95_ms": 150, "grid_req_s": 100, "max_queries": 10, "web_rss_mib": 200, "ml_worker_rss_mib": 500}
+
+
+def count_queries(pages: dict[str, tuple[str, dict]], session_key: str) -> dict:
+    """SQL queries of each page (second request: steady state), in this process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.cookies["sessionid"] = session_key
+    counts = {}
+    for name, (path, headers) in pages.items():
+        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+        client.get(path, **extra)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path, **extra)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status_code}")
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        counts[name] = len(captured.captured_queries)
+        if os.environ.get("BENCH_SHOW_SQL"):
+            for query in captured.captured_queries:
+                log(name, query["time"], query["sql"][:400])
+    return counts
+
+
+def faiss_import_cost() -> dict:
+    """RSS of a fresh Python with numpy, before and after `import faiss` (what a web process
+    pays when the web path imports faiss)."""
+    import subprocess
+
+    code = (
+        "import numpy, resource, pathlib\n"
+        "def rss():\n"
+        "    return [int(l.split()[1]) for l in pathlib.Path('/proc/self/status').read_text().splitlines()"
+        " if l.startswith('VmRSS')][0] / 1024\n"
+        "a = rss(); import faiss; b = rss(); print(round(a, 1), round(b, 1))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return {"numpy_only_mib": float(out[0]), "with_faiss_mib": float(out[1]),
+            "faiss_adds_mib": round(float(out[1]) - float(out[0]), 1)}
+
+
+def ml_worker_rss(env: dict[str, str], scratch: Path, user, photos: int) -> dict:
+    """Upload `photos` shared photos for `user`; a real worker (concurrency 1) processes them
+    with the configured pack; VmRSS of its pool process and of its main process after."""
+    from django.core.files.base import ContentFile
+
+    from gallery import services
+    from gallery.models import Photo
+
+    sources = sorted(p for p in (common.SHARED / "faces").glob("*/*.jpg") if not p.parent.name.startswith("_"))
+    picked = [sources[(i * 17) % len(sources)] for i in range(photos)]
+    before = Photo.objects.filter(owner=user).count()
+    worker = common.start_worker(1, env, scratch / "ml-worker.log")
+    try:
+        for path in picked:
+            services.photo_create(owner=user, file=ContentFile(path.read_bytes(), name=path.name), filename=path.name)
+        done = common.wait_processed(user, before + len(picked), timeout=180)
+        # The pool process is the child of the main worker process.
+        pool = common.children(worker.pid)
+        result = {
+            "photos": len(picked),
+            "processed": done,
+            "failed": Photo.objects.filter(owner=user, status="failed").count(),
+            "pool_process_mib": [common.rss_mib(pid) for pid in pool],
+            "main_process_mib": common.rss_mib(worker.pid),
+        }
+        result["max_mib"] = max([m for m in result["pool_process_mib"] if m] + [result["main_process_mib"] or 0])
+        return result
+    finally:
+        common.stop_worker(worker)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=10_000)
+    parser.add_argument("--faces", type=int, default=30_000)
+    parser.add_argument("--persons", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=15, help="wrk duration per page")
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default (2 x cores) + 1)")
+    parser.add_argument("--pages", default="", help="comma-separated subset of the pages")
+    parser.add_argument("--ml-photos", type=int, default=6, help="photos for the ML worker RSS (0: skip)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and files (for profiling)")
+    options = parser.parse_args()
+    options.seconds = max(1, min(options.seconds, 120))
+    options.connections = max(1, min(options.connections, 200))
+
+    scratch = common.scratch_dir("web")
+    common.configure("sg_bench_web", 14, scratch=scratch)
+    result: dict = {"bench": "web", "cpus": os.cpu_count(), "loadavg_start": common.loadavg()}
+    server = None
+    t0 = time.monotonic()
+    try:
+        log("creating database sg_bench_web, migrating, collecting static files")
+        common.create_database()
+        from django.db import connection
+
+        common.flush_redis_db()
+        pack = os.environ["SMARTGALLERY_FACE_PACK"]
+        model_id = common.model_id_of_pack(pack)
+        log("seeding")
+        t_seed = time.monotonic()
+        user = common.seed_user("bench@example.com", photos=options.photos, faces=options.faces,
+                                persons=options.persons, groups=40, model_id=model_id, seed=1)
+        for k in range(3):
+            common.seed_user(f"other{k}@example.com", photos=300, faces=600, persons=10, groups=3, model_id=model_id,
+                      seed=10 + k)
+        result["seed"] = {"photos": options.photos, "faces": options.faces, "persons": options.persons,
+                          "other_users": 3, "seconds": round(time.monotonic() - t_seed, 1)}
+        log(f"seeded in {result['seed']['seconds']} s")
+
+        from faces.models import Face, Person
+        from gallery import selectors as gallery_selectors
+        from gallery.models import Photo
+
+        first_page = gallery_selectors.photo_timeline(user=user)
+        from django.db.models import Count, Q
+
+        top_person = (
+            Person.objects.for_user(user)
+            .annotate(n=Count("faces", filter=Q(faces__state__in=["auto", "confirmed"])))
+            .order_by("-n")
+            .first()
+        )
+        thumbs = [f"/photos/{p.pk}/thumbnail.jpg" for p in first_page.photos]
+        pages = {
+            "grid": ("/photos/", {}),
+            "grid_next": (f"/photos/?after={first_page.next_cursor}", {"HX-Request": "true"}),
+            "people": ("/people/", {}),
+            "person": (f"/people/{top_person.pk}/", {}),
+            "review": ("/people/review/", {}),
+            "thumbnail": (thumbs[0], {}),
+        }
+        if options.pages:
+            pages = {k: v for k, v in pages.items() if k in options.pages.split(",")}
+        result["data"] = {
+            "largest_person_faces": Face.objects.filter(person=top_person, state__in=["auto", "confirmed"]).count(),
+            "suggested_faces": Face.objects.filter(owner=user, state="suggested").count(),
+            "photos_total": Photo.objects.count(),
+        }
+        session_key = common.session_for(user)
+        log("counting queries per page (in process)")
+        result["queries"] = count_queries(pages, session_key)
+        connection.close()
+
+        env = dict(os.environ)
+        server = common.Gunicorn(env, scratch / "gunicorn.log", workers=options.workers or None)
+        log(f"starting gunicorn with {server.workers} sync workers on {server.base}")
+        server.start()
+        for name, (path, _headers) in pages.items():
+            status, _ = common.get(server.base + path, session_key)
+            if status != 200:
+                raise RuntimeError(f"{name} {path}: HTTP {status} under gunicorn")
+        # Warm-up: every worker imports, connects and renders each page at least once.
+        common.wrk(server.base, [p for p, h in pages.values() if not h], session_key, seconds=3, connections=10,
+                   scratch=scratch)
+        result["gunicorn_workers"] = server.workers
+        result["rss_after_warmup"] = server.rss()
+        result["pages"] = {}
+        for name, (path, headers) in pages.items():
+            paths = thumbs if name == "thumbnail" else [path]
+            log(f"wrk {name}: {options.seconds}s, {options.connections} connections; load {common.loadavg()}")
+            run = common.wrk(server.base, paths, session_key, seconds=options.seconds,
+                             connections=options.connections, scratch=scratch, headers=headers)
+            run["queries"] = result["queries"].get(name)
+            result["pages"][name] = run
+            log(name, json.dumps(run))
+        result["rss_after_load"] = server.rss()
+        result["faiss_loaded_in_web_workers"] = any(common.has_mapped(pid, "faiss") for pid in server.worker_pids())
+        server.stop()
+        server = None
+        result["faiss_import"] = faiss_import_cost()
+
+        if options.ml_photos:
+            log(f"ML worker: {options.ml_photos} photos with pack {pack}")
+            result["ml_worker"] = ml_worker_rss(env, scratch, user, options.ml_photos)
+            result["ml_worker"]["pack"] = Path(pack).name
+            connection.close()
+
+        grid = result["pages"].get("grid", {})
+        worst_queries = max(result["queries"].values()) if result["queries"] else None
+        web_max = result["rss_after_load"]["worker_max_mib"]
+        result["goals"] = {
+            "grid_p95_ms<=150": grid.get("p95_ms") is not None and grid["p95_ms"] <= GOALS["grid_p95_ms"],
+            "grid_req_s>=100": grid.get("req_s") is not None and grid["req_s"] >= GOALS["grid_req_s"],
+            "queries<=10": worst_queries is not None and worst_queries <= GOALS["max_queries"],
+            "web_rss<200MiB": web_max is not None and web_max < GOALS["web_rss_mib"],
+        }
+        if "ml_worker" in result:
+            result["goals"]["ml_worker_rss<500MiB"] = result["ml_worker"]["max_mib"] < GOALS["ml_worker_rss_mib"]
+        result["loadavg_end"] = common.loadavg()
+        result["seconds"] = round(time.monotonic() - t0, 1)
+    finally:
+        if server is not None:
+            server.stop()
+        if not options.keep:
+            common.drop_database()
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            log(f"kept database sg_bench_web and {scratch}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
