@@ -17,7 +17,9 @@
   if (messages) messages.classList.add("messages-floating");
 
   // A face link loaded the action panel into the dialog: open it and focus its first control.
-  document.body.addEventListener("htmx:afterSwap", function (event) {
+  // On afterSettle, not afterSwap: htmx wires up the new panel's forms while settling, and a
+  // form submitted before that (a quick Enter) would go out as a plain full-page POST.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target || target.id !== "face-panel") return;
     var dialog = faceDialog();
