@@ -21,6 +21,7 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
 
 test: $(STAMP)
+	bash scripts/system-packages.sh test
 	bash scripts/test.sh
 
 lint: $(STAMP)

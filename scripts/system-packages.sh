@@ -5,6 +5,8 @@ set -euo pipefail
 missing=()
 pkg-config --exists mysqlclient 2>/dev/null || missing+=(default-libmysqlclient-dev pkg-config build-essential)
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
+# `scripts/system-packages.sh test`: the browser tests drive Debian's Chromium.
+if [ "${1:-}" = "test" ]; then command -v chromium >/dev/null || missing+=(chromium); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing system packages: ${missing[*]}" >&2
