@@ -33,6 +33,7 @@ from django.utils import timezone
 from faces import index as face_index
 from faces import recognition
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
+from smartgallery.db import atomic_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ def _refresh_covers(person_ids: Iterable[int | None]) -> None:
 # Faces -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_confirm(*, user, face_id: int) -> LabelsChange:
     """The user says yes to the face's suggested or automatic person."""
     face = _face(user, face_id)
@@ -229,7 +230,7 @@ def face_confirm(*, user, face_id: int) -> LabelsChange:
     return face_assign(user=user, face_id=face.id, person_id=face.person_id)
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_assign(*, user, face_id: int, person_id: int | None = None, name: str | None = None) -> LabelsChange:
     """Name a face: an existing person of the user's, or a new person by name. Confirmed.
 
@@ -253,7 +254,7 @@ def face_assign(*, user, face_id: int, person_id: int | None = None, name: str |
     return change
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_not_this_person(*, user, face_id: int, person_id: int | None = None) -> LabelsChange:
     """ "Not <person>": remembered for this face forever. The face becomes unknown now and gets
     its next candidate (if any) from the re-match that follows within seconds."""
@@ -274,7 +275,7 @@ def face_not_this_person(*, user, face_id: int, person_id: int | None = None) ->
 face_reject_suggestion = face_not_this_person
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_unassign(*, user, face_id: int) -> LabelsChange:
     """Take a face out of its person. Also remembered as "not this person", or the next
     re-match would put it straight back."""
@@ -284,7 +285,7 @@ def face_unassign(*, user, face_id: int) -> LabelsChange:
     return face_not_this_person(user=user, face_id=face.id, person_id=face.person_id)
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_mark_not_a_face(*, user, face_id: int) -> LabelsChange:
     """Not a face: never matched, grouped or indexed again (until undone)."""
     face = _face(user, face_id)
@@ -296,7 +297,7 @@ def face_mark_not_a_face(*, user, face_id: int) -> LabelsChange:
     return change
 
 
-@transaction.atomic
+@atomic_with_retry
 def face_restore_states(*, user, snapshots: Sequence[FaceSnapshot | dict]) -> None:
     """Put faces back to earlier states (Undo). Every face, person and group id must be the
     user's, or nothing changes."""
@@ -326,7 +327,7 @@ def face_restore_states(*, user, snapshots: Sequence[FaceSnapshot | dict]) -> No
 # Persons -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_create(*, user, name: str) -> Person:
     person = Person(owner=user, name=_clean_name(name))
     person.full_clean()
@@ -334,7 +335,7 @@ def person_create(*, user, name: str) -> Person:
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_rename(*, user, person_id: int, name: str) -> Person:
     person = _person(user, person_id)
     person.name = _clean_name(name)
@@ -344,7 +345,7 @@ def person_rename(*, user, person_id: int, name: str) -> Person:
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_set_cover(*, user, person_id: int, face_id: int | None) -> Person:
     """The user's cover choice; None goes back to the automatic pick."""
     person = _person(user, person_id)
@@ -361,7 +362,7 @@ def person_set_cover(*, user, person_id: int, face_id: int | None) -> Person:
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_set_birth_date(*, user, person_id: int, birth_date: datetime.date | None) -> Person:
     person = _person(user, person_id)
     if birth_date and birth_date > timezone.localdate():
@@ -371,7 +372,7 @@ def person_set_birth_date(*, user, person_id: int, birth_date: datetime.date | N
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_hide(*, user, person_id: int) -> Person:
     """Hidden from the people list; still recognised, so their faces stay named."""
     person = _person(user, person_id)
@@ -380,7 +381,7 @@ def person_hide(*, user, person_id: int) -> Person:
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_unhide(*, user, person_id: int) -> Person:
     person = _person(user, person_id)
     person.hidden = False
@@ -388,7 +389,7 @@ def person_unhide(*, user, person_id: int) -> Person:
     return person
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_merge(*, user, person_id: int, into_person_id: int) -> LabelsChange:
     """Merge `person_id` into `into_person_id`: its faces and "not this person" rows move over.
 
@@ -462,7 +463,7 @@ def _resolve_same_photo(person: Person, *, change: LabelsChange) -> None:
     Face.objects.bulk_update(demoted, ["state", "person", "similarity", "margin"])
 
 
-@transaction.atomic
+@atomic_with_retry
 def person_delete(*, user, person_id: int) -> LabelsChange:
     """Delete a person: their faces become unknown and are never named automatically again.
 
@@ -490,7 +491,7 @@ def person_delete(*, user, person_id: int) -> LabelsChange:
     return change
 
 
-@transaction.atomic
+@atomic_with_retry
 def labels_undo(*, user, change: dict | LabelsChange) -> None:
     """Revert what a service returned. All-or-nothing; foreign ids raise DoesNotExist."""
     data = change.as_dict() if isinstance(change, LabelsChange) else change
@@ -547,7 +548,7 @@ def _group(user, group_id: int) -> FaceGroup:
     return FaceGroup.objects.for_user(user).select_for_update().get(pk=group_id)
 
 
-@transaction.atomic
+@atomic_with_retry
 def group_name(*, user, group_id: int, person_id: int | None = None, name: str | None = None) -> LabelsChange:
     """Name a whole unnamed group at once: its faces become confirmed for the person."""
     group = _group(user, group_id)
@@ -555,7 +556,7 @@ def group_name(*, user, group_id: int, person_id: int | None = None, name: str |
     return group_name_partial(user=user, group_id=group.id, face_ids=face_ids, person_id=person_id, name=name)
 
 
-@transaction.atomic
+@atomic_with_retry
 def group_name_partial(
     *, user, group_id: int, face_ids: Sequence[int], person_id: int | None = None, name: str | None = None
 ) -> LabelsChange:
@@ -588,7 +589,7 @@ def group_name_partial(
     return change
 
 
-@transaction.atomic
+@atomic_with_retry
 def group_dismiss(*, user, group_id: int) -> LabelsChange:
     """ "Don't ask me about these": the group's faces are never grouped together again."""
     group = _group(user, group_id)
