@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from django.utils import timezone
 
+from faces import services
 from faces.calibration import largest_face
 from faces.engine import DetectedFace
 from faces.models import Face
@@ -84,3 +85,13 @@ class Library:
     def states(self, identity: str) -> list[tuple[str, int | None]]:
         self.refresh()
         return [(f.state, f.person_id) for f in self.faces[identity]]
+
+
+def name_person(library: Library, user, identity: str, count: int = 3) -> int:
+    """Name the identity's first face (a new person, called `identity`) and assign its next
+    `count - 1` faces to that person; returns the person's id."""
+    faces = library.faces[identity]
+    person_id = services.face_assign(user=user, face_id=faces[0].id, name=identity).person_created
+    for face in faces[1:count]:
+        services.face_assign(user=user, face_id=face.id, person_id=person_id)
+    return person_id

@@ -11,19 +11,9 @@ from faces import clustering, recognition, services
 from faces.models import Face, FaceGroup
 from faces.tests.people import Library
 
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
+
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
-
-
-@pytest.fixture
-def model(engine):
-    return recognition.current_model()
 
 
 @pytest.fixture

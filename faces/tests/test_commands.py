@@ -15,12 +15,7 @@ from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.tests.people import Library
 from gallery.models import Photo
 
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 
 @pytest.fixture

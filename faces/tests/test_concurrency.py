@@ -22,20 +22,8 @@ from faces.tests.people import Library
 from gallery.tasks import TRANSIENT_ERRORS
 from gallery.tests.threads import WAIT_SECONDS, Gate, Runner
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("fresh_process_cache"), pytest.mark.django_db(transaction=True), pytest.mark.slow]
 HOLD_SECONDS = 0.5
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
-
-
-@pytest.fixture
-def model(engine):
-    return recognition.current_model()
 
 
 @pytest.fixture

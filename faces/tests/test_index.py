@@ -9,18 +9,13 @@ import pytest
 from django.conf import settings
 
 from faces import index as face_index
-from faces import recognition, services
+from faces import recognition
 from faces.models import Face, RecognitionIndex
-from faces.tests.people import Library
+from faces.tests.people import Library, name_person
+
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
 
 
 def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -138,10 +133,7 @@ def named(alice, detections, engine):
     model = recognition.current_model()
     library = Library(alice, detections, model.model_id, PEOPLE, per_identity=5)
     for identity in PEOPLE:
-        first = library.faces[identity][0]
-        person = services.face_assign(user=alice, face_id=first.id, name=identity).person_created
-        for face in library.faces[identity][1:3]:
-            services.face_assign(user=alice, face_id=face.id, person_id=person)
+        name_person(library, alice, identity)
     return model
 
 

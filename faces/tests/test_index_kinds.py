@@ -13,7 +13,9 @@ from django.conf import settings
 from faces import index as face_index
 from faces import recognition, services
 from faces.models import Face, Person, RecognitionIndex
-from faces.tests.people import Library
+from faces.tests.people import Library, name_person
+
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 FORCE = {"flat": {}, "flat16": {"float32_max": 10}, "pq-refine": {"exact_max": 10}}
 
@@ -178,23 +180,13 @@ def test_flat_files_keep_the_previous_header():
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
-
-
 @pytest.fixture
 def named(alice, detections, engine, settings):
     settings.SMARTGALLERY_INDEX_EXACT_MAX = 1  # 9 reference faces: pq-refine
     model = recognition.current_model()
     library = Library(alice, detections, model.model_id, PEOPLE, per_identity=5)
     for identity in PEOPLE:
-        first = library.faces[identity][0]
-        person = services.face_assign(user=alice, face_id=first.id, name=identity).person_created
-        for face in library.faces[identity][1:3]:
-            services.face_assign(user=alice, face_id=face.id, person_id=person)
+        name_person(library, alice, identity)
     return model
 
 

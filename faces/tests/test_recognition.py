@@ -9,21 +9,11 @@ from faces import index as face_index
 from faces import recognition, services
 from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.recognition import Candidate, MatchPolicy, decide_photo
-from faces.tests.people import Library, make_face, make_photo
+from faces.tests.people import Library, make_face, make_photo, name_person
+
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "George_W_Bush", "Tony_Blair"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
-
-
-@pytest.fixture
-def model(engine):
-    return recognition.current_model()
 
 
 @pytest.fixture
@@ -31,16 +21,8 @@ def library(alice, detections, model):
     return Library(alice, detections, model.model_id, PEOPLE, per_identity=6)
 
 
-def _name_first(library, user, identity, count):
-    faces = library.faces[identity][:count]
-    person_id = services.face_assign(user=user, face_id=faces[0].id, name=identity).person_created
-    for face in faces[1:count]:
-        services.face_assign(user=user, face_id=face.id, person_id=person_id)
-    return person_id
-
-
 def test_naming_three_faces_names_the_rest_of_that_person(alice, library, model):
-    persons = {identity: _name_first(library, alice, identity, 3) for identity in PEOPLE}
+    persons = {identity: name_person(library, alice, identity, 3) for identity in PEOPLE}
 
     recognition.index_rebuild(alice.id, model)
 
@@ -52,7 +34,7 @@ def test_naming_three_faces_names_the_rest_of_that_person(alice, library, model)
 
 
 def test_unnamed_people_stay_unknown(alice, library, model):
-    _name_first(library, alice, "Ariel_Sharon", 3)
+    name_person(library, alice, "Ariel_Sharon", 3)
 
     recognition.index_rebuild(alice.id, model)
 
@@ -63,7 +45,7 @@ def test_unnamed_people_stay_unknown(alice, library, model):
 
 def test_a_correction_flips_the_other_faces_within_one_rebuild(alice, library, model):
     # Name Tony Blair's faces as "Colin" by mistake, then correct them.
-    wrong = _name_first(library, alice, "Tony_Blair", 3)
+    wrong = name_person(library, alice, "Tony_Blair", 3)
     recognition.index_rebuild(alice.id, model)
     assert {person for _, person in library.states("Tony_Blair")[3:]} == {wrong}
 
@@ -76,7 +58,7 @@ def test_a_correction_flips_the_other_faces_within_one_rebuild(alice, library, m
 
 
 def test_a_rejected_pair_never_comes_back_after_reindex(alice, library, model):
-    ariel = _name_first(library, alice, "Ariel_Sharon", 3)
+    ariel = name_person(library, alice, "Ariel_Sharon", 3)
     recognition.index_rebuild(alice.id, model)
     target = library.faces["Ariel_Sharon"][4]
     target.refresh_from_db()
@@ -94,7 +76,7 @@ def test_a_rejected_pair_never_comes_back_after_reindex(alice, library, model):
 
 def test_confirmed_and_not_a_face_faces_survive_every_job(alice, library, model):
     # A user confirmation the model disagrees with: Colin's face confirmed as Ariel.
-    ariel = _name_first(library, alice, "Ariel_Sharon", 3)
+    ariel = name_person(library, alice, "Ariel_Sharon", 3)
     odd = library.faces["Colin_Powell"][0]
     services.face_assign(user=alice, face_id=odd.id, person_id=ariel)
     not_face = library.faces["Colin_Powell"][1]
@@ -111,7 +93,7 @@ def test_confirmed_and_not_a_face_faces_survive_every_job(alice, library, model)
 
 
 def test_two_faces_of_one_photo_never_get_the_same_person(alice, detections, model, library):
-    ariel = _name_first(library, alice, "Ariel_Sharon", 3)
+    ariel = name_person(library, alice, "Ariel_Sharon", 3)
     # Two faces of Ariel pasted into one photo: only one may be Ariel.
     photo = make_photo(alice, "together.jpg")
     first = make_face(
@@ -137,7 +119,7 @@ def test_two_faces_of_one_photo_never_get_the_same_person(alice, detections, mod
 
 
 def test_a_photo_with_a_confirmed_person_leaves_that_person_to_it(alice, library, model):
-    ariel = _name_first(library, alice, "Ariel_Sharon", 3)
+    ariel = name_person(library, alice, "Ariel_Sharon", 3)
     photo = library.faces["Ariel_Sharon"][0].photo
     twin = make_face(
         alice,
@@ -174,7 +156,7 @@ def test_decide_photo_wants_a_margin_for_auto():
 def test_the_same_real_person_in_two_accounts_stays_separate(alice, bob, detections, model):
     alices = Library(alice, detections, model.model_id, ["Ariel_Sharon"], per_identity=6)
     bobs = Library(bob, detections, model.model_id, ["Ariel_Sharon"], per_identity=6)
-    _name_first(alices, alice, "Ariel_Sharon", 3)
+    name_person(alices, alice, "Ariel_Sharon", 3)
 
     recognition.index_rebuild(alice.id, model)
     recognition.index_rebuild(bob.id, model)
@@ -185,14 +167,14 @@ def test_the_same_real_person_in_two_accounts_stays_separate(alice, bob, detecti
     assert not Face.objects.filter(owner=bob, person__owner=alice).exists()
     bobs_index = recognition.get_index(bob.id, model)
     assert bobs_index.ntotal == 0
-    _name_first(bobs, bob, "Ariel_Sharon", 2)
+    name_person(bobs, bob, "Ariel_Sharon", 2)
     bobs_index = recognition.get_index(bob.id, model)
     assert set(bobs_index.face_ids.tolist()) <= set(Face.objects.filter(owner=bob).values_list("id", flat=True))
     assert bobs_index.ntotal == 2
 
 
 def test_new_photo_is_recognised_by_the_pipeline_entry_point(alice, library, model, detections):
-    ariel = _name_first(library, alice, "Ariel_Sharon", 3)
+    ariel = name_person(library, alice, "Ariel_Sharon", 3)
     photo = make_photo(alice, "new.jpg")
     from faces.calibration import largest_face
 
@@ -208,7 +190,7 @@ def test_new_photo_is_recognised_by_the_pipeline_entry_point(alice, library, mod
 
 
 def test_faces_of_another_model_are_left_alone(alice, library, model):
-    _name_first(library, alice, "Ariel_Sharon", 3)
+    name_person(library, alice, "Ariel_Sharon", 3)
     old = library.faces["Ariel_Sharon"][4]
     Face.objects.filter(pk=old.pk).update(model_id="another:model")
 
@@ -220,8 +202,8 @@ def test_faces_of_another_model_are_left_alone(alice, library, model):
 
 
 def test_index_holds_exactly_the_reference_faces(alice, library, model):
-    _name_first(library, alice, "Ariel_Sharon", 3)
-    _name_first(library, alice, "Tony_Blair", 2)
+    name_person(library, alice, "Ariel_Sharon", 3)
+    name_person(library, alice, "Tony_Blair", 2)
 
     built = recognition.get_index(alice.id, model)
 

@@ -12,34 +12,16 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
 from faces import recognition, services, tasks
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
-from faces.tests.people import Library, make_face, make_photo
+from faces.tests.people import Library, make_face, make_photo, name_person
+
+pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_cache():
-    recognition.forget_loaded_indexes()
-    yield
-    recognition.forget_loaded_indexes()
-
-
-@pytest.fixture
-def model(engine):
-    return recognition.current_model()
 
 
 @pytest.fixture
 def library(alice, detections, model):
     return Library(alice, detections, model.model_id, PEOPLE, per_identity=6)
-
-
-def _name(library, user, identity, count=3):
-    faces = library.faces[identity]
-    person_id = services.face_assign(user=user, face_id=faces[0].id, name=identity).person_created
-    for face in faces[1:count]:
-        services.face_assign(user=user, face_id=face.id, person_id=person_id)
-    return person_id
 
 
 def _labels_version(user):
@@ -136,7 +118,7 @@ def test_undo_with_foreign_ids_raises(alice, bob, cast):
 
 
 def test_every_label_change_bumps_the_version(alice, library):
-    person = _name(library, alice, "Ariel_Sharon", 1)
+    person = name_person(library, alice, "Ariel_Sharon", 1)
     versions = [_labels_version(alice)]
     face = library.faces["Ariel_Sharon"][1]
     for call in (
@@ -156,7 +138,7 @@ def test_every_label_change_bumps_the_version(alice, library):
 
 def test_fifty_quick_corrections_enqueue_one_rebuild(alice, library, django_capture_on_commit_callbacks):
     cache.delete(tasks._flag("index-rebuild", alice.id))
-    person = _name(library, alice, "Ariel_Sharon", 1)
+    person = name_person(library, alice, "Ariel_Sharon", 1)
     faces = [f for faces in library.faces.values() for f in faces][1:]
     with mock.patch.object(tasks.index_rebuild, "apply_async") as enqueue:
         for i in range(50):
@@ -177,7 +159,7 @@ def test_a_change_during_a_running_rebuild_schedules_exactly_one_more(
     cache.delete(tasks._flag("index-rebuild", alice.id))
     with mock.patch.object(tasks.index_rebuild, "apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
-            person = _name(library, alice, "Ariel_Sharon", 1)
+            person = name_person(library, alice, "Ariel_Sharon", 1)
         with mock.patch.object(tasks, "close_old_connections"):  # it would close the test's transaction
             tasks.index_rebuild(alice.id)  # the task starts: the flag is cleared
         with django_capture_on_commit_callbacks(execute=True):
@@ -193,7 +175,7 @@ def test_a_broker_outage_does_not_fail_the_correction(alice, library, django_cap
     cache.delete(tasks._flag("index-rebuild", alice.id))
     with mock.patch.object(tasks.index_rebuild, "apply_async", side_effect=OperationalError("down")):
         with django_capture_on_commit_callbacks(execute=True):
-            person = _name(library, alice, "Ariel_Sharon", 1)
+            person = name_person(library, alice, "Ariel_Sharon", 1)
     assert Face.objects.filter(person_id=person, state=Face.State.CONFIRMED).count() == 1
     # The flag was released, so the next correction tries again.
     assert cache.add(tasks._flag("index-rebuild", alice.id), 1, 5)
@@ -221,7 +203,7 @@ def test_assign_needs_a_name_or_a_person(alice, library):
 
 
 def test_not_this_person_then_undo(alice, library, model):
-    ariel = _name(library, alice, "Ariel_Sharon")
+    ariel = name_person(library, alice, "Ariel_Sharon")
     recognition.index_rebuild(alice.id, model)
     face = library.faces["Ariel_Sharon"][3]
     face.refresh_from_db()
@@ -238,7 +220,7 @@ def test_not_this_person_then_undo(alice, library, model):
 
 
 def test_not_a_face_then_undo(alice, library):
-    ariel = _name(library, alice, "Ariel_Sharon")
+    ariel = name_person(library, alice, "Ariel_Sharon")
     face = library.faces["Ariel_Sharon"][0]
     change = services.face_mark_not_a_face(user=alice, face_id=face.id)
     face.refresh_from_db()
@@ -276,7 +258,7 @@ def test_person_fields(alice):
 
 
 def test_cover_is_the_users_choice_else_the_best_confirmed_face(alice, library):
-    ariel = _name(library, alice, "Ariel_Sharon")
+    ariel = name_person(library, alice, "Ariel_Sharon")
     faces = library.faces["Ariel_Sharon"][:3]
     best = max(faces, key=lambda f: (f.size_px * f.frontalness, -f.id))
     assert Person.objects.get(pk=ariel).cover_face_id == best.id
@@ -290,7 +272,7 @@ def test_cover_is_the_users_choice_else_the_best_confirmed_face(alice, library):
 
 
 def test_merge_moves_faces_and_rejections_and_keeps_counts_and_index_consistent(alice, library, model):
-    first = _name(library, alice, "Ariel_Sharon", 2)
+    first = name_person(library, alice, "Ariel_Sharon", 2)
     second = services.face_assign(user=alice, face_id=library.faces["Ariel_Sharon"][2].id, name="Ariel 2")
     second = second.person_created
     services.face_assign(user=alice, face_id=library.faces["Ariel_Sharon"][3].id, person_id=second)
@@ -322,7 +304,7 @@ def test_merge_into_itself_is_refused(alice):
 
 
 def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice, library, model):
-    ariel = _name(library, alice, "Ariel_Sharon")
+    ariel = name_person(library, alice, "Ariel_Sharon")
     recognition.index_rebuild(alice.id, model)
     released = list(Face.objects.filter(person_id=ariel).values_list("id", flat=True))
 
@@ -342,7 +324,7 @@ def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice
 
 
 def test_delete_person_undo_restores_everything(alice, library, model):
-    ariel = _name(library, alice, "Ariel_Sharon")
+    ariel = name_person(library, alice, "Ariel_Sharon")
     recognition.index_rebuild(alice.id, model)
     before = sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id"))
 
@@ -356,7 +338,7 @@ def test_delete_person_undo_restores_everything(alice, library, model):
 
 
 def test_index_invalidate_after_a_photo_delete_drops_its_faces_from_the_index(alice, library, model):
-    _name(library, alice, "Ariel_Sharon")
+    name_person(library, alice, "Ariel_Sharon")
     assert recognition.get_index(alice.id, model).ntotal == 3
     library.faces["Ariel_Sharon"][0].photo.delete()
 
