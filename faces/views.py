@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -524,6 +524,23 @@ def _face_failed(request: HttpRequest, face: Face, message: str) -> HttpResponse
     return _failed(request, message, redirect_to=reverse("faces:face", args=[face.id]))
 
 
+def _face_action(
+    request: HttpRequest,
+    face: Face,
+    service: Callable[..., services.LabelsChange],
+    message: Callable[[], str],
+    **arguments,
+) -> HttpResponse:
+    """Run a face service for the user on `face`: its ValidationError is the failure toast, else
+    the success answer says `message()`, called only after the service succeeded."""
+    try:
+        with _owned():
+            change = service(user=request.user, face_id=face.id, **arguments)
+    except ValidationError as exc:
+        return _face_failed(request, face, _error_text(exc))
+    return _face_done(request, face, message(), change)
+
+
 @require_POST
 @login_required
 def face_assign(request: HttpRequest, face_id: int) -> HttpResponse:
@@ -550,12 +567,7 @@ def face_assign(request: HttpRequest, face_id: int) -> HttpResponse:
 @login_required
 def face_confirm(request: HttpRequest, face_id: int) -> HttpResponse:
     face = _get_face(request, face_id)
-    try:
-        with _owned():
-            change = services.face_confirm(user=request.user, face_id=face.id)
-    except ValidationError as exc:
-        return _face_failed(request, face, _error_text(exc))
-    return _face_done(request, face, f"Confirmed {face.person.name}.", change)
+    return _face_action(request, face, services.face_confirm, lambda: f"Confirmed {face.person.name}.")
 
 
 @require_POST
@@ -569,36 +581,23 @@ def face_reject(request: HttpRequest, face_id: int) -> HttpResponse:
     person = _get_person(request, person_id) if person_id else face.person
     if person is None:
         return _face_failed(request, face, "This face has no person to reject.")
-    try:
-        with _owned():
-            change = services.face_not_this_person(user=request.user, face_id=face.id, person_id=person.id)
-    except ValidationError as exc:
-        return _face_failed(request, face, _error_text(exc))
-    return _face_done(request, face, f"Not {person.name}: remembered.", change)
+    return _face_action(
+        request, face, services.face_not_this_person, lambda: f"Not {person.name}: remembered.", person_id=person.id
+    )
 
 
 @require_POST
 @login_required
 def face_unassign(request: HttpRequest, face_id: int) -> HttpResponse:
     face = _get_face(request, face_id)
-    try:
-        with _owned():
-            change = services.face_unassign(user=request.user, face_id=face.id)
-    except ValidationError as exc:
-        return _face_failed(request, face, _error_text(exc))
-    return _face_done(request, face, f"Removed from {face.person.name}.", change)
+    return _face_action(request, face, services.face_unassign, lambda: f"Removed from {face.person.name}.")
 
 
 @require_POST
 @login_required
 def face_not_a_face(request: HttpRequest, face_id: int) -> HttpResponse:
     face = _get_face(request, face_id)
-    try:
-        with _owned():
-            change = services.face_mark_not_a_face(user=request.user, face_id=face.id)
-    except ValidationError as exc:
-        return _face_failed(request, face, _error_text(exc))
-    return _face_done(request, face, "Marked as not a face.", change)
+    return _face_action(request, face, services.face_mark_not_a_face, lambda: "Marked as not a face.")
 
 
 # Review queue ------------------------------------------------------------------------------
