@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -41,6 +40,7 @@ from faces.forms import (
     WhoForm,
 )
 from faces.models import Face, FaceGroup, Person
+from gallery.selectors import decode_cursor, encode_cursor
 
 GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
@@ -51,7 +51,6 @@ UNDO_PENDING_KEY = "faces_undo_pending"
 UNDO_KEEP = 5
 UNDO_MAX_AGE_SECONDS = 30 * 60
 FACES_CHANGED = "facesChanged"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # Access helpers: the only way these views reach a user's objects ---------------------------
@@ -94,24 +93,6 @@ def _error_text(exc: ValidationError) -> str:
 def _person_names(user) -> list[tuple[int, str]]:
     """For the name boxes' <datalist> autocomplete and the pick-a-person lists."""
     return list(Person.objects.for_user(user).order_by(Lower("name"), "id").values_list("id", "name"))
-
-
-# Keyset cursors on (taken_at, id), newest first --------------------------------------------
-
-
-def _encode_cursor(taken_at: datetime, photo_id: int) -> str:
-    delta = taken_at - EPOCH
-    return f"{(delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds}_{photo_id}"
-
-
-def _decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
-    if not raw:
-        return None
-    micros, _, pk = raw.partition("_")
-    try:
-        return EPOCH + timedelta(microseconds=int(micros)), int(pk)
-    except (ValueError, OverflowError):
-        return None
 
 
 # Toasts and Undo ---------------------------------------------------------------------------
@@ -324,7 +305,7 @@ def _heading_context(request: HttpRequest, person: Person, **extra) -> dict:
 def _photo_page(request: HttpRequest, person: Person) -> dict:
     with _owned():
         page = selectors.person_photos(user=request.user, person_id=person.id,
-                                       after=_decode_cursor(request.GET.get("after")))
+                                       after=decode_cursor(request.GET.get("after")))
     faces = (
         Face.objects.for_user(request.user)
         .filter(person=person, state__in=selectors.SHOWN_STATES, photo_id__in=[p.id for p in page.photos])
@@ -335,7 +316,7 @@ def _photo_page(request: HttpRequest, person: Person) -> dict:
         face_of.setdefault(face.photo_id, face)
     return {
         "tiles": [(photo, face_of.get(photo.id)) for photo in page.photos],
-        "next_cursor": _encode_cursor(*page.next_cursor) if page.next_cursor else None,
+        "next_cursor": encode_cursor(*page.next_cursor) if page.next_cursor else None,
     }
 
 
@@ -654,13 +635,13 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
                 user=request.user, person_ids=data["person"], mode=data["mode"],
                 date_from=data["date_from"], date_to=data["date_to"],
             )
-        after = _decode_cursor(request.GET.get("after"))
+        after = decode_cursor(request.GET.get("after"))
         if after:
             photos = photos.filter(Q(taken_at__lt=after[0]) | Q(taken_at=after[0], id__lt=after[1]))
         page = list(photos[: selectors.PAGE_SIZE + 1])
         if len(page) > selectors.PAGE_SIZE:
             last = page[selectors.PAGE_SIZE - 1]
-            context["next_cursor"] = _encode_cursor(last.taken_at, last.id)
+            context["next_cursor"] = encode_cursor(last.taken_at, last.id)
         context["photos"] = page[: selectors.PAGE_SIZE]
         query = request.GET.copy()
         query.pop("after", None)

@@ -33,10 +33,14 @@ class TimelinePage:
         return [photo for group in self.groups for photo in group.photos]
 
 
-def encode_cursor(photo: Photo) -> str:
-    delta = photo.taken_at - EPOCH
+# Keyset cursors on (taken_at, id), newest first: also used by the faces pages.
+
+
+def encode_cursor(taken_at: datetime, photo_id: int) -> str:
+    """The cursor after the photo (taken_at, id): "<microseconds since 1970>_<id>"."""
+    delta = taken_at - EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{micros}_{photo.pk}"
+    return f"{micros}_{photo_id}"
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
@@ -58,7 +62,7 @@ def photo_timeline(*, user, cursor: str | None = None, limit: int = PAGE_SIZE) -
         taken_at, pk = after
         photos = photos.filter(Q(taken_at__lt=taken_at) | Q(taken_at=taken_at, id__lt=pk))
     page = list(photos[: limit + 1])
-    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
+    next_cursor = encode_cursor(page[limit - 1].taken_at, page[limit - 1].pk) if len(page) > limit else None
     page = page[:limit]
 
     previous_month = _month(after[0]) if after is not None else None
