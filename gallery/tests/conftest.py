@@ -1,6 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from gallery import services
 from gallery.services import photo_create
 from gallery.tests import images
 
@@ -34,3 +35,12 @@ def _media_per_test(request, settings, tmp_path):
         return
     settings.MEDIA_ROOT = tmp_path / "media"
     yield
+
+
+@pytest.fixture
+def no_broker(monkeypatch) -> list[int]:
+    """Enqueues are recorded, not sent, for tests that run the task body themselves: the
+    session's real worker (started by earlier tests) would otherwise take the photo first."""
+    sent: list[int] = []
+    monkeypatch.setattr(services, "photo_enqueue", lambda *, photo_id: sent.append(photo_id))
+    return sent

@@ -33,14 +33,6 @@ def media_files(owner) -> set[str]:
     return {str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
 
 
-@pytest.fixture
-def no_broker(monkeypatch) -> list[int]:
-    """Enqueues are recorded, not sent: these tests run the task body in their own threads."""
-    sent: list[int] = []
-    monkeypatch.setattr(services, "photo_enqueue", lambda *, photo_id: sent.append(photo_id))
-    return sent
-
-
 # F4 -----------------------------------------------------------------------------------------
 
 

@@ -77,7 +77,9 @@ class EngineWith:
 
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
-def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(alice, make_photo, monkeypatch):
+def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(
+    alice, make_photo, no_broker, monkeypatch
+):
     photo = make_photo(alice, images.group_photo(), "couple.jpg")
     killed = []
 
@@ -98,7 +100,7 @@ def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(al
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
 def test_d10_a_connection_killed_inside_the_write_transaction_writes_nothing_and_the_task_retries(
-    alice, make_photo, monkeypatch
+    alice, make_photo, no_broker, monkeypatch
 ):
     photo = make_photo(alice, images.group_photo(), "couple.jpg")
     original = media_files(alice)
@@ -207,7 +209,7 @@ def test_d12_a_disk_full_during_an_upload_is_a_clean_507_and_leaves_no_file(alic
 @pytest.mark.parametrize("attempts_left", [True, False], ids=["retried", "failed"])
 @pytest.mark.parametrize("folder", ["derivatives", "faces"], ids=["thumbnail", "face-crop"])
 def test_d12_a_disk_full_while_the_worker_writes_leaves_no_half_state(
-    alice, make_photo, monkeypatch, settings, attempts_left, folder
+    alice, make_photo, no_broker, monkeypatch, settings, attempts_left, folder
 ):
     """The second file of its kind fails midway (the thumbnail after the preview, the second
     face crop): the attempt leaves nothing, the task retries, or fails with the reason."""
