@@ -52,8 +52,10 @@ def _isolated_media(face_pack_path: Path) -> Iterator[Path]:
         SMARTGALLERY_INDEX_DIR=root / "index",
         SMARTGALLERY_FACE_PACK=str(face_pack_path),
         # Hashed static names need `collectstatic`; tests render templates without it.
-        STORAGES={**settings.STORAGES,
-                  "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
     )
     override.enable()
     yield root
@@ -93,10 +95,26 @@ class WorkerProcess:
 
         app.control.purge()
         self.log = open(self.log_path, "ab")
-        args = [sys.executable, "-m", "celery", "-A", "smartgallery", "worker", "-Q", "default,faces",
-                "--concurrency", "1", "--without-gossip", "--without-mingle", "-l", "info", *self.extra_args]
-        self.process = subprocess.Popen(args, cwd=REPO_ROOT, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smartgallery",
+            "worker",
+            "-Q",
+            "default,faces",
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+            *self.extra_args,
+        ]
+        self.process = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:

@@ -26,4 +26,3 @@ class SmartGalleryAdminSite(OTPAdminSite):
             if limited:
                 return limited
         return super().login(request, extra_context)
-

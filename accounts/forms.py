@@ -5,7 +5,9 @@ class SignupForm(forms.Form):
     """Extra fields of allauth's sign-up form (allauth mixes its own fields in)."""
 
     display_name = forms.CharField(
-        max_length=150, required=False, label="Display name",
+        max_length=150,
+        required=False,
+        label="Display name",
         help_text="How SmartGallery greets you. Optional.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )

@@ -82,9 +82,24 @@ def start_private_redis(scratch: Path) -> str:
 
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(scratch), "--protected-mode", "yes"],
-        stdout=(scratch / "redis.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(scratch),
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=(scratch / "redis.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     atexit.register(stop_group, process, signal.SIGTERM, 10)
     deadline = time.monotonic() + 10
@@ -213,8 +228,23 @@ def start_worker(
     timeout: float = 90,
 ) -> subprocess.Popen:
     """A real `celery worker` on both queues; returns once it says `ready.`."""
-    args = [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", "default,faces", "--concurrency",
-            str(concurrency), "--without-gossip", "--without-mingle", "-l", "info", *(extra_args or [])]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        app,
+        "worker",
+        "-Q",
+        "default,faces",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+        *(extra_args or []),
+    ]
     start = log_path.stat().st_size if log_path.exists() else 0
     process = subprocess.Popen(
         args, cwd=REPO, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
@@ -247,11 +277,34 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        args = [sys.executable, "-m", "gunicorn", "smartgallery.wsgi:application", "--bind",
-                f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class", "sync",
-                "--timeout", "60", "--graceful-timeout", "10", "--error-logfile", "-", "--log-level", "warning"]
-        self.process = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=self.log_path.open("ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "smartgallery.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "10",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -343,19 +396,38 @@ class Browser:
         from urllib.parse import urlencode
 
         body = urlencode(fields).encode()
-        return self.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded",
-                                                 "X-CSRFToken": self.cookies.get("csrftoken", ""), **(headers or {})})
+        return self.request(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-CSRFToken": self.cookies.get("csrftoken", ""),
+                **(headers or {}),
+            },
+        )
 
     def upload(self, path: str, filename: str, data: bytes, field: str = "files"):
         boundary = f"----sgbench{time.monotonic_ns()}"
-        body = b"".join([
-            f"--{boundary}\r\n".encode(),
-            f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'.encode(),
-            b"Content-Type: image/jpeg\r\n\r\n", data, f"\r\n--{boundary}--\r\n".encode(),
-        ])
-        return self.request("POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                                 "X-CSRFToken": self.cookies.get("csrftoken", ""),
-                                                 "HX-Request": "true"})
+        body = b"".join(
+            [
+                f"--{boundary}\r\n".encode(),
+                f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'.encode(),
+                b"Content-Type: image/jpeg\r\n\r\n",
+                data,
+                f"\r\n--{boundary}--\r\n".encode(),
+            ]
+        )
+        return self.request(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-CSRFToken": self.cookies.get("csrftoken", ""),
+                "HX-Request": "true",
+            },
+        )
 
 
 # Sessions -----------------------------------------------------------------------------------
@@ -398,16 +470,34 @@ end
 """
 
 
-def wrk(base: str, paths: list[str], cookie: str | None, *, seconds: int = 15, connections: int = 20,
-        threads: int = 2, scratch: Path, headers: dict[str, str] | None = None) -> dict:
+def wrk(
+    base: str,
+    paths: list[str],
+    cookie: str | None,
+    *,
+    seconds: int = 15,
+    connections: int = 20,
+    threads: int = 2,
+    scratch: Path,
+    headers: dict[str, str] | None = None,
+) -> dict:
     """wrk against loopback: GETs cycling over `paths`; req/s, latency percentiles (ms), errors.
     `status` counts answers that are not 2xx/3xx."""
     if not base.startswith("http://127.0.0.1:"):
         raise ValueError("loopback only")
     script = scratch / f"wrk-{time.monotonic_ns()}.lua"
     script.write_text(_WRK_LUA % {"paths": ", ".join(json.dumps(p) for p in paths)})
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-            "-s", str(script)]
+    args = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+    ]
     if cookie:
         args += ["-H", f"Cookie: sessionid={cookie}"]
     for name, value in (headers or {}).items():
@@ -415,7 +505,7 @@ def wrk(base: str, paths: list[str], cookie: str | None, *, seconds: int = 15, c
     args.append(base + paths[0])
     out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("WRKJSON "))
-    raw = json.loads(line[len("WRKJSON "):])
+    raw = json.loads(line[len("WRKJSON ") :])
     return {
         "req_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
         "requests": raw["requests"],
@@ -522,13 +612,28 @@ def seed_user(email: str, *, photos: int, faces: int, persons: int, groups: int,
     photo_rows = []
     for i in range(photos):
         taken = start + step * i + timedelta(seconds=rng.randint(0, 3600))
-        photo_rows.append(Photo(
-            owner=user, original=f"{user.pk}/originals/bench-{i:06d}.jpg", original_filename=f"IMG_{i:05d}.jpg",
-            image_format="JPEG", sha256=f"{user.pk:08x}{i:056x}", file_size=3_600_000, width=4000, height=3000,
-            taken_at=taken, camera="Bench Camera", thumbnail=files["thumbnail"][i % 8], preview=files["preview"][i % 2],
-            status=Photo.Status.DONE, attempts=1, queued_at=now, started_at=now, finished_at=now,
-            faces_model_id=model_id,
-        ))
+        photo_rows.append(
+            Photo(
+                owner=user,
+                original=f"{user.pk}/originals/bench-{i:06d}.jpg",
+                original_filename=f"IMG_{i:05d}.jpg",
+                image_format="JPEG",
+                sha256=f"{user.pk:08x}{i:056x}",
+                file_size=3_600_000,
+                width=4000,
+                height=3000,
+                taken_at=taken,
+                camera="Bench Camera",
+                thumbnail=files["thumbnail"][i % 8],
+                preview=files["preview"][i % 2],
+                status=Photo.Status.DONE,
+                attempts=1,
+                queued_at=now,
+                started_at=now,
+                finished_at=now,
+                faces_model_id=model_id,
+            )
+        )
     Photo.objects.bulk_create(photo_rows, batch_size=2000)
     photo_ids = list(Photo.objects.filter(owner=user).order_by("id").values_list("id", flat=True))
 
@@ -540,8 +645,13 @@ def seed_user(email: str, *, photos: int, faces: int, persons: int, groups: int,
     weights = [1 / (k + 1) for k in range(persons)]
     vectors = nrng.normal(size=(faces, 128)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    states = [(Face.State.AUTO, 55), (Face.State.CONFIRMED, 10), (Face.State.SUGGESTED, 8),
-              (Face.State.UNKNOWN, 25), (Face.State.REJECTED_AS_FACE, 2)]
+    states = [
+        (Face.State.AUTO, 55),
+        (Face.State.CONFIRMED, 10),
+        (Face.State.SUGGESTED, 8),
+        (Face.State.UNKNOWN, 25),
+        (Face.State.REJECTED_AS_FACE, 2),
+    ]
     face_rows = []
     for i in range(faces):
         state = rng.choices([s for s, _ in states], [w for _, w in states])[0]
@@ -549,17 +659,34 @@ def seed_user(email: str, *, photos: int, faces: int, persons: int, groups: int,
         group = group_rows[i % groups] if state == Face.State.UNKNOWN and group_rows and i % 3 == 0 else None
         x1, y1 = rng.uniform(0, 3500), rng.uniform(0, 2500)
         size = rng.uniform(40, 400)
-        face_rows.append(Face(
-            owner=user, photo_id=photo_ids[rng.randrange(len(photo_ids))] if i >= len(photo_ids) else photo_ids[i],
-            x1=x1, y1=y1, x2=x1 + size, y2=y1 + size, landmarks=[[x1 + 10, y1 + 10]] * 5, det_score=0.9,
-            size_px=int(size), sharpness=100.0, frontalness=0.8, recognisable=True,
-            embedding=vectors[i].tobytes(), model_id=model_id, crop=files["crop"][i % 4], person=person,
-            state=state, similarity=0.5 if person else None, margin=0.1 if person else None, group=group,
-        ))
+        face_rows.append(
+            Face(
+                owner=user,
+                photo_id=photo_ids[rng.randrange(len(photo_ids))] if i >= len(photo_ids) else photo_ids[i],
+                x1=x1,
+                y1=y1,
+                x2=x1 + size,
+                y2=y1 + size,
+                landmarks=[[x1 + 10, y1 + 10]] * 5,
+                det_score=0.9,
+                size_px=int(size),
+                sharpness=100.0,
+                frontalness=0.8,
+                recognisable=True,
+                embedding=vectors[i].tobytes(),
+                model_id=model_id,
+                crop=files["crop"][i % 4],
+                person=person,
+                state=state,
+                similarity=0.5 if person else None,
+                margin=0.1 if person else None,
+                group=group,
+            )
+        )
     Face.objects.bulk_create(face_rows, batch_size=2000)
     covers = {}
-    for face_id, person_id in Face.objects.filter(owner=user, state=Face.State.CONFIRMED).order_by("id").values_list(
-        "id", "person_id"
+    for face_id, person_id in (
+        Face.objects.filter(owner=user, state=Face.State.CONFIRMED).order_by("id").values_list("id", "person_id")
     ):
         covers.setdefault(person_id, face_id)
     for person in person_rows:

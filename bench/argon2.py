@@ -38,8 +38,7 @@ PARAMETER_SETS = [
 def _measure(memory_cost: int, time_cost: int, parallelism: int, rounds: int, queue) -> None:
     from argon2 import PasswordHasher, Type
 
-    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism,
-                            type=Type.ID)
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     hasher.hash("warm-up password")
     timings = []
@@ -48,8 +47,13 @@ def _measure(memory_cost: int, time_cost: int, parallelism: int, rounds: int, qu
         hasher.hash(f"correct horse battery staple {i}")
         timings.append((time.perf_counter() - start) * 1000)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"median_ms": round(statistics.median(timings), 1), "max_ms": round(max(timings), 1),
-               "rss_mib": round((after - before) / 1024, 1)})
+    queue.put(
+        {
+            "median_ms": round(statistics.median(timings), 1),
+            "max_ms": round(max(timings), 1),
+            "rss_mib": round((after - before) / 1024, 1),
+        }
+    )
 
 
 def main() -> None:
@@ -65,8 +69,17 @@ def main() -> None:
         measured = queue.get()
         child.join()
         results.append({"params": label, "m_kib": memory_cost, "t": time_cost, "p": parallelism, **measured})
-    print(json.dumps({"bench": "argon2id", "cpus": os.cpu_count(), "machine": platform.machine(),
-                      "rounds": args.rounds, "results": results}))
+    print(
+        json.dumps(
+            {
+                "bench": "argon2id",
+                "cpus": os.cpu_count(),
+                "machine": platform.machine(),
+                "rounds": args.rounds,
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

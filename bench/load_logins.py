@@ -52,8 +52,13 @@ def main() -> None:
 
     scratch = common.scratch_dir("logins")
     common.configure("sg_bench_logins", 12, scratch=scratch)
-    result: dict = {"bench": "load_logins", "clients": options.clients, "rounds": options.rounds,
-                    "cpus": os.cpu_count(), "loadavg_start": common.loadavg()}
+    result: dict = {
+        "bench": "load_logins",
+        "clients": options.clients,
+        "rounds": options.rounds,
+        "cpus": os.cpu_count(),
+        "loadavg_start": common.loadavg(),
+    }
     server = None
     try:
         log("creating database sg_bench_logins")
@@ -104,8 +109,9 @@ def main() -> None:
                 barrier.wait(timeout=60)
                 started = time.perf_counter()
                 status, location, _ = browser.post_form(
-                    "/accounts/login/", {"login": user.email, "password": PASSWORD,
-                                         "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+                    "/accounts/login/",
+                    {"login": user.email, "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+                )
                 elapsed = time.perf_counter() - started
                 if status == 302 and location == "/accounts/login/code/confirm/":
                     label = "302 code page"
@@ -127,8 +133,9 @@ def main() -> None:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=180)
-            rounds.append({"round": number + 1, "seconds": round(time.perf_counter() - started, 2),
-                           "statuses": dict(answers)})
+            rounds.append(
+                {"round": number + 1, "seconds": round(time.perf_counter() - started, 2), "statuses": dict(answers)}
+            )
             statuses.update(answers)
             log(f"round {number + 1}: {dict(answers)}")
         sampling.set()
@@ -136,19 +143,21 @@ def main() -> None:
 
         pids_after = server.worker_pids()
         expected = {"302 code page", "429"}
-        result.update({
-            "rounds_detail": rounds,
-            "statuses": dict(statuses),
-            "unexpected": sum(n for label, n in statuses.items() if label not in expected),
-            "latency": common.percentiles_ms(latencies),
-            "rss_idle": rss_idle,
-            "rss_peak_workers_mib": sorted(peak.values()),
-            "rss_peak_max_mib": max(peak.values()) if peak else None,
-            "workers_died": len(set(pids_before) - set(pids_after)),
-            "oom_in_log": "out of memory" in (scratch / "gunicorn.log").read_text(errors="replace").lower()
-            or "SIGKILL" in (scratch / "gunicorn.log").read_text(errors="replace"),
-            "loadavg_end": common.loadavg(),
-        })
+        result.update(
+            {
+                "rounds_detail": rounds,
+                "statuses": dict(statuses),
+                "unexpected": sum(n for label, n in statuses.items() if label not in expected),
+                "latency": common.percentiles_ms(latencies),
+                "rss_idle": rss_idle,
+                "rss_peak_workers_mib": sorted(peak.values()),
+                "rss_peak_max_mib": max(peak.values()) if peak else None,
+                "workers_died": len(set(pids_before) - set(pids_after)),
+                "oom_in_log": "out of memory" in (scratch / "gunicorn.log").read_text(errors="replace").lower()
+                or "SIGKILL" in (scratch / "gunicorn.log").read_text(errors="replace"),
+                "loadavg_end": common.loadavg(),
+            }
+        )
         result["ok"] = result["unexpected"] == 0 and not result["workers_died"] and not result["oom_in_log"]
     finally:
         if server is not None:

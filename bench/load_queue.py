@@ -102,10 +102,15 @@ def main() -> None:
     os.environ["CELERY_VISIBILITY_TIMEOUT"] = str(options.visibility)
     (scratch / "app").mkdir()
     (scratch / "app" / "bench_queue_app.py").write_text(STAND_IN_APP)
-    result: dict = {"bench": "load_queue", "photos": options.photos, "concurrency": options.concurrency,
-                    "detector": f"stand-in (fault injection), {options.detect_ms} ms, 1-3 faces per photo",
-                    "visibility_timeout_s": options.visibility, "cpus": os.cpu_count(),
-                    "loadavg_start": common.loadavg()}
+    result: dict = {
+        "bench": "load_queue",
+        "photos": options.photos,
+        "concurrency": options.concurrency,
+        "detector": f"stand-in (fault injection), {options.detect_ms} ms, 1-3 faces per photo",
+        "visibility_timeout_s": options.visibility,
+        "cpus": os.cpu_count(),
+        "loadavg_start": common.loadavg(),
+    }
     worker = None
     try:
         log("creating database sg_bench_queue")
@@ -125,13 +130,18 @@ def main() -> None:
         for i in range(options.photos):
             width = 640 + i % 3
             photo, created = services.photo_create(
-                owner=user, file=ContentFile(common.small_jpeg(width, 480, seed=i, quality=85), name=f"q{i}.jpg"),
-                filename=f"q{i}.jpg")
+                owner=user,
+                file=ContentFile(common.small_jpeg(width, 480, seed=i, quality=85), name=f"q{i}.jpg"),
+                filename=f"q{i}.jpg",
+            )
             assert created
             expected[photo.pk] = 1 + (width - 640) % 3
 
-        env = {**os.environ, "PYTHONPATH": f"{scratch / 'app'}{os.pathsep}{common.REPO}",
-               "BENCH_DETECT_MS": str(options.detect_ms)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{scratch / 'app'}{os.pathsep}{common.REPO}",
+            "BENCH_DETECT_MS": str(options.detect_ms),
+        }
         log_path = scratch / "worker.log"
 
         def finished() -> int:
@@ -153,16 +163,26 @@ def main() -> None:
             worker.wait(timeout=60)
         except Exception:  # noqa: BLE001
             common.stop_group(worker, signal.SIGKILL)
-        restarts.append({"signal": "SIGTERM (main process)", "done_when_stopped": at,
-                         "processing_left": Photo.objects.filter(owner=user, status="processing").count()})
+        restarts.append(
+            {
+                "signal": "SIGTERM (main process)",
+                "done_when_stopped": at,
+                "processing_left": Photo.objects.filter(owner=user, status="processing").count(),
+            }
+        )
         log(f"SIGTERM at {at} done")
         worker = common.start_worker(options.concurrency, env, log_path, app="bench_queue_app")
         wait_for(2 * options.photos // 3, deadline)
         # 2. Crash: SIGKILL to the main process and its pool processes at once.
         at = finished()
         common.stop_group(worker, signal.SIGKILL)
-        restarts.append({"signal": "SIGKILL (process group)", "done_when_stopped": at,
-                         "processing_left": Photo.objects.filter(owner=user, status="processing").count()})
+        restarts.append(
+            {
+                "signal": "SIGKILL (process group)",
+                "done_when_stopped": at,
+                "processing_left": Photo.objects.filter(owner=user, status="processing").count(),
+            }
+        )
         log(f"SIGKILL at {at} done, {restarts[-1]['processing_left']} left processing")
         worker = common.start_worker(options.concurrency, env, log_path, app="bench_queue_app")
         wait_for(options.photos, deadline)
@@ -175,20 +195,25 @@ def main() -> None:
         attempts = Counter(Photo.objects.filter(owner=user).values_list("attempts", flat=True))
         wrong = {pk: faces.get(pk, 0) for pk, n in expected.items() if faces.get(pk, 0) != n}
         log_text = log_path.read_text(errors="replace")
-        result.update({
-            "seconds": round(elapsed, 1),
-            "statuses": dict(statuses),
-            "attempts": {str(k): v for k, v in sorted(attempts.items())},
-            "restarts": restarts,
-            "faces_expected": sum(expected.values()),
-            "faces_stored": sum(faces.values()),
-            "photos_with_wrong_face_count": len(wrong),
-            "wrong_examples": dict(list(wrong.items())[:5]),
-            "skipped_duplicate_deliveries": log_text.count("'skipped'"),
-            "photos_with_derivatives": Photo.objects.filter(owner=user).exclude(thumbnail="").count(),
-        })
-        result["exactly_once"] = (statuses.get("done", 0) == options.photos and not wrong
-                                  and result["photos_with_derivatives"] == options.photos)
+        result.update(
+            {
+                "seconds": round(elapsed, 1),
+                "statuses": dict(statuses),
+                "attempts": {str(k): v for k, v in sorted(attempts.items())},
+                "restarts": restarts,
+                "faces_expected": sum(expected.values()),
+                "faces_stored": sum(faces.values()),
+                "photos_with_wrong_face_count": len(wrong),
+                "wrong_examples": dict(list(wrong.items())[:5]),
+                "skipped_duplicate_deliveries": log_text.count("'skipped'"),
+                "photos_with_derivatives": Photo.objects.filter(owner=user).exclude(thumbnail="").count(),
+            }
+        )
+        result["exactly_once"] = (
+            statuses.get("done", 0) == options.photos
+            and not wrong
+            and result["photos_with_derivatives"] == options.photos
+        )
         result["loadavg_end"] = common.loadavg()
     finally:
         if worker is not None:

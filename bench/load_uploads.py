@@ -58,9 +58,14 @@ def main() -> None:
 
     scratch = common.scratch_dir("uploads")
     common.configure("sg_bench_uploads", 13, scratch=scratch)
-    result: dict = {"bench": "load_uploads", "clients": options.clients, "per_client": options.per_client,
-                    "worker_concurrency": options.concurrency, "cpus": os.cpu_count(),
-                    "loadavg_start": common.loadavg()}
+    result: dict = {
+        "bench": "load_uploads",
+        "clients": options.clients,
+        "per_client": options.per_client,
+        "worker_concurrency": options.concurrency,
+        "cpus": os.cpu_count(),
+        "loadavg_start": common.loadavg(),
+    }
     server = worker = None
     try:
         log(f"making {options.clients * options.per_client} 12 MP JPEGs")
@@ -75,13 +80,15 @@ def main() -> None:
         from gallery.models import Photo
 
         model_id = common.model_id_of_pack(os.environ["SMARTGALLERY_FACE_PACK"])
-        viewer = common.seed_user("viewer@example.com", photos=2000, faces=6000, persons=60, groups=10,
-                                  model_id=model_id, seed=5)
+        viewer = common.seed_user(
+            "viewer@example.com", photos=2000, faces=6000, persons=60, groups=10, model_id=model_id, seed=5
+        )
         first = gallery_selectors.photo_timeline(user=viewer)
         grid_paths = ["/photos/", f"/photos/?after={first.next_cursor}"]
         viewer_session = common.session_for(viewer)
-        uploaders = [User.objects.create_user(f"up{k}@example.com", "bench-password-123456")
-                     for k in range(options.clients)]
+        uploaders = [
+            User.objects.create_user(f"up{k}@example.com", "bench-password-123456") for k in range(options.clients)
+        ]
         sessions = [common.session_for(u) for u in uploaders]
         connection.close()
 
@@ -89,12 +96,28 @@ def main() -> None:
         server = common.Gunicorn(env, scratch / "gunicorn.log")
         server.start()
         worker = common.start_worker(options.concurrency, env, scratch / "worker.log")
-        log(f"gunicorn {server.base} ({server.workers} workers), worker -c {options.concurrency}; "
-            f"load {common.loadavg()}")
-        common.wrk(server.base, grid_paths, viewer_session, seconds=3, connections=options.grid_connections,
-                   threads=1, scratch=scratch)
-        idle = common.wrk(server.base, grid_paths, viewer_session, seconds=options.seconds,
-                          connections=options.grid_connections, threads=1, scratch=scratch)
+        log(
+            f"gunicorn {server.base} ({server.workers} workers), worker -c {options.concurrency}; "
+            f"load {common.loadavg()}"
+        )
+        common.wrk(
+            server.base,
+            grid_paths,
+            viewer_session,
+            seconds=3,
+            connections=options.grid_connections,
+            threads=1,
+            scratch=scratch,
+        )
+        idle = common.wrk(
+            server.base,
+            grid_paths,
+            viewer_session,
+            seconds=options.seconds,
+            connections=options.grid_connections,
+            threads=1,
+            scratch=scratch,
+        )
         log("grid idle", json.dumps(idle))
 
         statuses: Counter = Counter()
@@ -104,7 +127,7 @@ def main() -> None:
         def client(index: int) -> None:
             browser = common.Browser(server.base, sessions[index])
             browser.csrf("/photos/upload/")
-            for name, data in photos[index * options.per_client:(index + 1) * options.per_client]:
+            for name, data in photos[index * options.per_client : (index + 1) * options.per_client]:
                 started = time.perf_counter()
                 try:
                     status, _, _ = browser.upload("/photos/upload/", name, data)
@@ -119,8 +142,15 @@ def main() -> None:
         for thread in threads:
             thread.start()
         time.sleep(1)
-        busy = common.wrk(server.base, grid_paths, viewer_session, seconds=options.seconds,
-                          connections=options.grid_connections, threads=1, scratch=scratch)
+        busy = common.wrk(
+            server.base,
+            grid_paths,
+            viewer_session,
+            seconds=options.seconds,
+            connections=options.grid_connections,
+            threads=1,
+            scratch=scratch,
+        )
         pending_after_wrk = Photo.objects.filter(status__in=["queued", "processing"]).count()
         log("grid busy", json.dumps(busy), f"pending after: {pending_after_wrk}")
         for thread in threads:
@@ -136,24 +166,31 @@ def main() -> None:
                 done = True
                 break
             time.sleep(0.5)
-        result.update({
-            "uploads": dict(statuses),
-            "upload_errors": sum(n for s, n in statuses.items() if s != "201"),
-            "upload_latency": common.percentiles_ms(latencies),
-            "upload_seconds": round(uploaded, 1),
-            "processed_all": done,
-            "drain_seconds": round(time.monotonic() - t0, 1),
-            "failed": Photo.objects.filter(owner__in=uploaders, status="failed").count(),
-            "grid_idle": idle,
-            "grid_busy": busy,
-            "grid_busy_pending_photos_at_end": pending_after_wrk,
-            "grid_p95_ratio": round(busy["p95_ms"] / idle["p95_ms"], 2) if idle["p95_ms"] else None,
-            "rss_web": rss_web,
-            "rss_worker_pool_mib": [common.rss_mib(pid) for pid in pool],
-            "loadavg_end": common.loadavg(),
-        })
-        result["ok"] = (result["upload_errors"] == 0 and done and not result["failed"]
-                        and result["grid_p95_ratio"] is not None and result["grid_p95_ratio"] <= 2)
+        result.update(
+            {
+                "uploads": dict(statuses),
+                "upload_errors": sum(n for s, n in statuses.items() if s != "201"),
+                "upload_latency": common.percentiles_ms(latencies),
+                "upload_seconds": round(uploaded, 1),
+                "processed_all": done,
+                "drain_seconds": round(time.monotonic() - t0, 1),
+                "failed": Photo.objects.filter(owner__in=uploaders, status="failed").count(),
+                "grid_idle": idle,
+                "grid_busy": busy,
+                "grid_busy_pending_photos_at_end": pending_after_wrk,
+                "grid_p95_ratio": round(busy["p95_ms"] / idle["p95_ms"], 2) if idle["p95_ms"] else None,
+                "rss_web": rss_web,
+                "rss_worker_pool_mib": [common.rss_mib(pid) for pid in pool],
+                "loadavg_end": common.loadavg(),
+            }
+        )
+        result["ok"] = (
+            result["upload_errors"] == 0
+            and done
+            and not result["failed"]
+            and result["grid_p95_ratio"] is not None
+            and result["grid_p95_ratio"] <= 2
+        )
         connection.close()
     finally:
         if server is not None:

@@ -102,8 +102,12 @@ def main() -> None:
 
     scratch = common.scratch_dir("soak")
     common.configure("sg_bench_soak", 10, scratch=scratch)
-    result: dict = {"bench": "soak", "minutes": options.minutes, "cpus": os.cpu_count(),
-                    "loadavg_start": common.loadavg()}
+    result: dict = {
+        "bench": "soak",
+        "minutes": options.minutes,
+        "cpus": os.cpu_count(),
+        "loadavg_start": common.loadavg(),
+    }
     server = worker = None
     stop = threading.Event()
     threads: list[threading.Thread] = []
@@ -119,13 +123,25 @@ def main() -> None:
         from gallery.models import Photo
 
         model_id = common.model_id_of_pack(os.environ["SMARTGALLERY_FACE_PACK"])
-        user = common.seed_user("soak@example.com", photos=options.photos, faces=3 * options.photos,
-                                persons=60, groups=10, model_id=model_id, seed=3)
+        user = common.seed_user(
+            "soak@example.com",
+            photos=options.photos,
+            faces=3 * options.photos,
+            persons=60,
+            groups=10,
+            model_id=model_id,
+            seed=3,
+        )
         first_page = gallery_selectors.photo_timeline(user=user)
         shown = Q(faces__state__in=["auto", "confirmed"])
         top = Person.objects.for_user(user).annotate(n=Count("faces", filter=shown)).order_by("-n").first()
-        paths = ["/photos/", f"/photos/?after={first_page.next_cursor}", "/people/", f"/people/{top.pk}/",
-                 "/people/review/"] + [f"/photos/{p.pk}/thumbnail.jpg" for p in first_page.photos[:10]]
+        paths = [
+            "/photos/",
+            f"/photos/?after={first_page.next_cursor}",
+            "/people/",
+            f"/people/{top.pk}/",
+            "/people/review/",
+        ] + [f"/photos/{p.pk}/thumbnail.jpg" for p in first_page.photos[:10]]
         session_key = common.session_for(user)
         seeded = Photo.objects.filter(owner=user).count()
         connection.close()
@@ -134,8 +150,10 @@ def main() -> None:
         worker = common.start_worker(1, env, scratch / "worker.log")
         server = common.Gunicorn(env, scratch / "gunicorn.log")
         server.start()
-        log(f"gunicorn {server.base} ({server.workers} workers), worker pid {worker.pid}; "
-            f"soak {options.minutes} min, load {common.loadavg()}")
+        log(
+            f"gunicorn {server.base} ({server.workers} workers), worker pid {worker.pid}; "
+            f"soak {options.minutes} min, load {common.loadavg()}"
+        )
 
         wrk_runs: list[dict] = []
         uploads = {"ok": 0, "errors": 0, "statuses": {}}
@@ -143,8 +161,15 @@ def main() -> None:
         def traffic() -> None:
             while not stop.is_set():
                 try:
-                    run = common.wrk(server.base, paths, session_key, seconds=15, connections=options.connections,
-                                     threads=1, scratch=scratch)
+                    run = common.wrk(
+                        server.base,
+                        paths,
+                        session_key,
+                        seconds=15,
+                        connections=options.connections,
+                        threads=1,
+                        scratch=scratch,
+                    )
                     wrk_runs.append(run)
                 except Exception as error:  # noqa: BLE001 (reported, the soak goes on)
                     log("wrk failed:", error)
@@ -189,21 +214,23 @@ def main() -> None:
             thread.join(timeout=40)
 
         processed = Photo.objects.filter(owner=user, status__in=["done", "failed"]).count() - seeded
-        result.update({
-            "gunicorn_workers": server.workers,
-            "samples": max(len(s) for s in samples.values()) if samples else 0,
-            "sample_seconds": options.sample,
-            "uploads": uploads,
-            "uploads_processed": processed,
-            "uploads_failed": Photo.objects.filter(owner=user, status="failed").count(),
-            "requests": sum(r["requests"] for r in wrk_runs),
-            "request_errors": sum(sum(r["errors"].values()) for r in wrk_runs),
-            "wrk_runs": len(wrk_runs),
-            "mixed_p95_ms_first_last": [wrk_runs[0]["p95_ms"], wrk_runs[-1]["p95_ms"]] if wrk_runs else None,
-            "mixed_req_s_first_last": [wrk_runs[0]["req_s"], wrk_runs[-1]["req_s"]] if wrk_runs else None,
-            "rss": {name: plateau(series) for name, series in samples.items()},
-            "rss_series_mib": {name: [r for _, r in series] for name, series in samples.items()},
-        })
+        result.update(
+            {
+                "gunicorn_workers": server.workers,
+                "samples": max(len(s) for s in samples.values()) if samples else 0,
+                "sample_seconds": options.sample,
+                "uploads": uploads,
+                "uploads_processed": processed,
+                "uploads_failed": Photo.objects.filter(owner=user, status="failed").count(),
+                "requests": sum(r["requests"] for r in wrk_runs),
+                "request_errors": sum(sum(r["errors"].values()) for r in wrk_runs),
+                "wrk_runs": len(wrk_runs),
+                "mixed_p95_ms_first_last": [wrk_runs[0]["p95_ms"], wrk_runs[-1]["p95_ms"]] if wrk_runs else None,
+                "mixed_req_s_first_last": [wrk_runs[0]["req_s"], wrk_runs[-1]["req_s"]] if wrk_runs else None,
+                "rss": {name: plateau(series) for name, series in samples.items()},
+                "rss_series_mib": {name: [r for _, r in series] for name, series in samples.items()},
+            }
+        )
         verdicts = [v["plateau"] for v in result["rss"].values() if len(samples) and v["plateau"] is not None]
         result["all_plateau"] = bool(verdicts) and all(verdicts)
         result["loadavg_end"] = common.loadavg()

@@ -89,8 +89,11 @@ def faiss_import_cost() -> dict:
         "a = rss(); import faiss; b = rss(); print(round(a, 1), round(b, 1))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return {"numpy_only_mib": float(out[0]), "with_faiss_mib": float(out[1]),
-            "faiss_adds_mib": round(float(out[1]) - float(out[0]), 1)}
+    return {
+        "numpy_only_mib": float(out[0]),
+        "with_faiss_mib": float(out[1]),
+        "faiss_adds_mib": round(float(out[1]) - float(out[0]), 1),
+    }
 
 
 def ml_worker_rss(env: dict[str, str], scratch: Path, user, photos: int) -> dict:
@@ -154,13 +157,26 @@ def main() -> None:
         model_id = common.model_id_of_pack(pack)
         log("seeding")
         t_seed = time.monotonic()
-        user = common.seed_user("bench@example.com", photos=options.photos, faces=options.faces,
-                                persons=options.persons, groups=40, model_id=model_id, seed=1)
+        user = common.seed_user(
+            "bench@example.com",
+            photos=options.photos,
+            faces=options.faces,
+            persons=options.persons,
+            groups=40,
+            model_id=model_id,
+            seed=1,
+        )
         for k in range(3):
-            common.seed_user(f"other{k}@example.com", photos=300, faces=600, persons=10, groups=3, model_id=model_id,
-                      seed=10 + k)
-        result["seed"] = {"photos": options.photos, "faces": options.faces, "persons": options.persons,
-                          "other_users": 3, "seconds": round(time.monotonic() - t_seed, 1)}
+            common.seed_user(
+                f"other{k}@example.com", photos=300, faces=600, persons=10, groups=3, model_id=model_id, seed=10 + k
+            )
+        result["seed"] = {
+            "photos": options.photos,
+            "faces": options.faces,
+            "persons": options.persons,
+            "other_users": 3,
+            "seconds": round(time.monotonic() - t_seed, 1),
+        }
         log(f"seeded in {result['seed']['seconds']} s")
 
         from faces.models import Face, Person
@@ -206,16 +222,29 @@ def main() -> None:
             if status != 200:
                 raise RuntimeError(f"{name} {path}: HTTP {status} under gunicorn")
         # Warm-up: every worker imports, connects and renders each page at least once.
-        common.wrk(server.base, [p for p, h in pages.values() if not h], session_key, seconds=3, connections=10,
-                   scratch=scratch)
+        common.wrk(
+            server.base,
+            [p for p, h in pages.values() if not h],
+            session_key,
+            seconds=3,
+            connections=10,
+            scratch=scratch,
+        )
         result["gunicorn_workers"] = server.workers
         result["rss_after_warmup"] = server.rss()
         result["pages"] = {}
         for name, (path, headers) in pages.items():
             paths = thumbs if name == "thumbnail" else [path]
             log(f"wrk {name}: {options.seconds}s, {options.connections} connections; load {common.loadavg()}")
-            run = common.wrk(server.base, paths, session_key, seconds=options.seconds,
-                             connections=options.connections, scratch=scratch, headers=headers)
+            run = common.wrk(
+                server.base,
+                paths,
+                session_key,
+                seconds=options.seconds,
+                connections=options.connections,
+                scratch=scratch,
+                headers=headers,
+            )
             run["queries"] = result["queries"].get(name)
             result["pages"][name] = run
             log(name, json.dumps(run))

@@ -65,8 +65,14 @@ def sign_out(page: Page) -> None:
 def drop_files(page: Page, selector: str, paths: list[Path]) -> None:
     """Drag files from the desktop onto `selector`: a real `drop` event carrying a DataTransfer
     built from the files' bytes, as the browser makes for a drop from the file manager."""
-    files = [{"name": p.name, "type": "image/jpeg" if p.suffix.lower() in (".jpg", ".jpeg") else "image/png",
-              "data": base64.b64encode(p.read_bytes()).decode()} for p in paths]
+    files = [
+        {
+            "name": p.name,
+            "type": "image/jpeg" if p.suffix.lower() in (".jpg", ".jpeg") else "image/png",
+            "data": base64.b64encode(p.read_bytes()).decode(),
+        }
+        for p in paths
+    ]
     transfer = page.evaluate_handle(
         """files => {
             const transfer = new DataTransfer();
@@ -82,8 +88,13 @@ def drop_files(page: Page, selector: str, paths: list[Path]) -> None:
         page.dispatch_event(selector, event, {"dataTransfer": transfer})
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 60, interval: float = 0.25,
-               message: str | Callable[[], str] = ""):
+def wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 60,
+    interval: float = 0.25,
+    message: str | Callable[[], str] = "",
+):
     """Poll a server-side condition (the worker's progress), for checks a page cannot show.
     `message` may be a callable, to say what was going on when the time ran out."""
     deadline = time.monotonic() + timeout
@@ -102,8 +113,8 @@ def assert_accessible(page: Page, label: str) -> list[dict]:
     violations = results.response["violations"]
     blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
     assert not blocking, f"axe on {label}:\n" + "\n".join(
-        f"- {v['id']} ({v['impact']}): {v['help']}: " + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
-                                                                 else str(n["target"]) for n in v["nodes"][:5])
+        f"- {v['id']} ({v['impact']}): {v['help']}: "
+        + "; ".join(n["target"][0] if isinstance(n["target"][0], str) else str(n["target"]) for n in v["nodes"][:5])
         for v in blocking
     )
     return [{"page": label, "id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"])} for v in violations]

@@ -25,8 +25,11 @@ def test_reading_and_naming_without_javascript(browser: Browser, live_server, ce
     page.get_by_label("Choose photos").set_input_files([str(p) for p in photos])
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator("#upload-results .upload-accepted")).to_have_count(3)
-    wait_until(lambda: Photo.objects.filter(owner__email="carol@example.com", status="done").count() == 3, timeout=60,
-               message=lambda: "the worker did not process the photos:\n" + celery_worker_process.log_text()[-3000:])
+    wait_until(
+        lambda: Photo.objects.filter(owner__email="carol@example.com", status="done").count() == 3,
+        timeout=60,
+        message=lambda: "the worker did not process the photos:\n" + celery_worker_process.log_text()[-3000:],
+    )
 
     # Timeline → photo → face: every step is a link with an href.
     page.goto(f"{base}/photos/")

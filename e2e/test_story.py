@@ -149,8 +149,11 @@ def test_story(page: Page, live_server, celery_worker_process, faces_dir, screen
     assert Face.objects.filter(state=Face.State.SUGGESTED, photo__owner__email=ALICE[0]).count() == 0
 
     # The groups of unnamed faces: each named in a single action.
-    wait_until(lambda: FaceGroup.objects.filter(owner__email=ALICE[0]).count() >= 2, timeout=60,
-               message="the worker did not group the unknown faces")
+    wait_until(
+        lambda: FaceGroup.objects.filter(owner__email=ALICE[0]).count() >= 2,
+        timeout=60,
+        message="the worker did not group the unknown faces",
+    )
     page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
     groups = page.locator("#groups li.group-card")
     expect(groups).to_have_count(2)
@@ -211,8 +214,15 @@ def test_story(page: Page, live_server, celery_worker_process, faces_dir, screen
     expect(page.get_by_text("No photo matches.")).to_be_visible()
     page.get_by_label("Any of them").check()
     page.get_by_role("button", name="Show photos").click()
-    expected = (Photo.objects.filter(owner__email=ALICE[0], faces__person__name__in=["Colin Powell", "Tony Blair"],
-                                     faces__state__in=[Face.State.CONFIRMED, Face.State.AUTO]).distinct().count())
+    expected = (
+        Photo.objects.filter(
+            owner__email=ALICE[0],
+            faces__person__name__in=["Colin Powell", "Tony Blair"],
+            faces__state__in=[Face.State.CONFIRMED, Face.State.AUTO],
+        )
+        .distinct()
+        .count()
+    )
     assert expected >= 7
     expect(page.locator("#filter-photos li.photo-tile")).to_have_count(expected)
     assert_accessible(page, "photos by people")

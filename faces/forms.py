@@ -68,8 +68,9 @@ class NotThisPersonForm(forms.Form):
 class PhotoFilterForm(forms.Form):
     MODES = [("and", "All of them in the photo"), ("or", "Any of them")]
 
-    person = forms.TypedMultipleChoiceField(coerce=int, required=False, label="People",
-                                            widget=forms.CheckboxSelectMultiple)
+    person = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="People", widget=forms.CheckboxSelectMultiple
+    )
     mode = forms.ChoiceField(choices=MODES, required=False, initial="and", widget=forms.RadioSelect, label="Match")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))

@@ -122,7 +122,7 @@ class Face(models.Model):
 
 
 class FaceRejection(models.Model):
-    """"Not this person": remembered per (face, person) and respected by every job, forever."""
+    """ "Not this person": remembered per (face, person) and respected by every job, forever."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="rejections")

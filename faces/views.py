@@ -80,8 +80,9 @@ def _owned() -> Iterator[None]:
 
 def _next_url(request: HttpRequest, default: str) -> str:
     url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return default
 
@@ -231,10 +232,16 @@ def group(request: HttpRequest, group_id: int) -> HttpResponse:
     with _owned():
         faces = selectors.group_faces(user=request.user, group_id=group.id).order_by("-size_px", "id")
     faces = list(faces[:GROUP_PAGE_FACES])
-    return render(request, "faces/group.html", {
-        "group": group, "faces": faces, "form": WhoForm(user=request.user),
-        "person_names": _person_names(request.user),
-    })
+    return render(
+        request,
+        "faces/group.html",
+        {
+            "group": group,
+            "faces": faces,
+            "form": WhoForm(user=request.user),
+            "person_names": _person_names(request.user),
+        },
+    )
 
 
 @require_POST
@@ -255,8 +262,9 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
     try:
         with _owned():
             if face_ids:
-                change = services.group_name_partial(user=request.user, group_id=group.id, face_ids=face_ids,
-                                                     **form.target())
+                change = services.group_name_partial(
+                    user=request.user, group_id=group.id, face_ids=face_ids, **form.target()
+                )
             else:
                 change = services.group_name(user=request.user, group_id=group.id, **form.target())
     except ValidationError as exc:
@@ -265,8 +273,10 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
     named = sum(1 for snap in change.faces if snap.group_id == group.id and snap.state == Face.State.UNKNOWN)
     message = f"Named {named} face{'s' if named != 1 else ''} {person.name}."
     if change.skipped_face_ids:
-        message += (f" {len(change.skipped_face_ids)} left unknown: rejected for {person.name} before,"
-                    " or their photo already has them.")
+        message += (
+            f" {len(change.skipped_face_ids)} left unknown: rejected for {person.name} before,"
+            " or their photo already has them."
+        )
     remaining = selectors.group_list(user=request.user).filter(pk=group.id).exists()
     return _done(request, message, change=change, redirect_to=back if remaining else reverse("faces:people"))
 
@@ -285,10 +295,14 @@ def group_dismiss(request: HttpRequest, group_id: int) -> HttpResponse:
 
 def _person_stats(request: HttpRequest, person: Person) -> dict:
     shown = Q(state__in=selectors.SHOWN_STATES)
-    return Face.objects.for_user(request.user).filter(person=person).aggregate(
-        face_count=Count("id", filter=shown),
-        photo_count=Count("photo", filter=shown, distinct=True),
-        suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+    return (
+        Face.objects.for_user(request.user)
+        .filter(person=person)
+        .aggregate(
+            face_count=Count("id", filter=shown),
+            photo_count=Count("photo", filter=shown, distinct=True),
+            suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+        )
     )
 
 
@@ -304,8 +318,9 @@ def _heading_context(request: HttpRequest, person: Person, **extra) -> dict:
 
 def _photo_page(request: HttpRequest, person: Person) -> dict:
     with _owned():
-        page = selectors.person_photos(user=request.user, person_id=person.id,
-                                       after=decode_cursor(request.GET.get("after")))
+        page = selectors.person_photos(
+            user=request.user, person_id=person.id, after=decode_cursor(request.GET.get("after"))
+        )
     faces = (
         Face.objects.for_user(request.user)
         .filter(person=person, state__in=selectors.SHOWN_STATES, photo_id__in=[p.id for p in page.photos])
@@ -345,8 +360,11 @@ def _heading_done(request: HttpRequest, person: Person, message: str) -> HttpRes
 def _heading_failed(request: HttpRequest, person: Person, **forms) -> HttpResponse:
     if request.htmx:
         return render(request, "faces/person.html#heading", _heading_context(request, person, **forms))
-    errors = [e for form in forms.values() for e in form.errors.get("__all__", []) + sum(
-        (list(v) for k, v in form.errors.items() if k != "__all__"), [])]
+    errors = [
+        e
+        for form in forms.values()
+        for e in form.errors.get("__all__", []) + sum((list(v) for k, v in form.errors.items() if k != "__all__"), [])
+    ]
     messages.error(request, " ".join(errors) or "That did not work.")
     return redirect("faces:person", person.id)
 
@@ -375,8 +393,9 @@ def person_birth_date(request: HttpRequest, person_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             with _owned():
-                services.person_set_birth_date(user=request.user, person_id=person.id,
-                                               birth_date=form.cleaned_data["birth_date"])
+                services.person_set_birth_date(
+                    user=request.user, person_id=person.id, birth_date=form.cleaned_data["birth_date"]
+                )
         except ValidationError as exc:
             form.add_error(None, exc)
     if not form.is_valid():
@@ -418,8 +437,7 @@ def person_cover(request: HttpRequest, person_id: int) -> HttpResponse:
             services.person_set_cover(user=request.user, person_id=person.id, face_id=face_id)
     except ValidationError as exc:
         return _failed(request, _error_text(exc), redirect_to=back)
-    return _done(request, "Cover updated." if face_id else "The cover is picked automatically again.",
-                 redirect_to=back)
+    return _done(request, "Cover updated." if face_id else "The cover is picked automatically again.", redirect_to=back)
 
 
 @require_http_methods(["GET", "POST"])
@@ -429,16 +447,21 @@ def person_merge(request: HttpRequest, person_id: int) -> HttpResponse:
     if request.method == "POST":
         form = MergeForm(request.POST)
         if not form.is_valid():
-            return _failed(request, "Pick the person to merge into.",
-                           redirect_to=reverse("faces:person_merge", args=[person.id]))
+            return _failed(
+                request, "Pick the person to merge into.", redirect_to=reverse("faces:person_merge", args=[person.id])
+            )
         into = _get_person(request, form.cleaned_data["into"])
         try:
             with _owned():
                 change = services.person_merge(user=request.user, person_id=person.id, into_person_id=into.id)
         except ValidationError as exc:
             return _failed(request, _error_text(exc), redirect_to=reverse("faces:person_merge", args=[person.id]))
-        return _done_elsewhere(request, f"Merged {person.name} into {into.name}.", change=change,
-                               to=reverse("faces:person", args=[into.id]))
+        return _done_elsewhere(
+            request,
+            f"Merged {person.name} into {into.name}.",
+            change=change,
+            to=reverse("faces:person", args=[into.id]),
+        )
     with _owned():
         ranked = selectors.merge_candidates(user=request.user, person_id=person.id, limit=8)
     candidates = [c.other for c in ranked]
@@ -457,8 +480,9 @@ def person_delete(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _get_person(request, person_id)
     with _owned():
         change = services.person_delete(user=request.user, person_id=person.id)
-    return _done_elsewhere(request, f"Deleted {person.name}; their faces are unknown again.", change=change,
-                           to=reverse("faces:people"))
+    return _done_elsewhere(
+        request, f"Deleted {person.name}; their faces are unknown again.", change=change, to=reverse("faces:people")
+    )
 
 
 # Face panel and face actions ---------------------------------------------------------------
@@ -490,8 +514,9 @@ def _face_done(request: HttpRequest, face: Face, message: str, change: services.
     html = ""
     if request.htmx:
         if origin == "review":
-            html = render_to_string("faces/review.html#card", _review_context(request, source=request.POST),
-                                    request=request)
+            html = render_to_string(
+                "faces/review.html#card", _review_context(request, source=request.POST), request=request
+            )
         elif origin == "review-grid":
             html = render_to_string("faces/review.html#remaining-oob", _review_context(request), request=request)
         elif origin == "panel":
@@ -554,7 +579,7 @@ def face_confirm(request: HttpRequest, face_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def face_reject(request: HttpRequest, face_id: int) -> HttpResponse:
-    """"Not this person" (also: "no" to a suggestion). The person is the face's own unless the
+    """ "Not this person" (also: "no" to a suggestion). The person is the face's own unless the
     form names one, which is then loaded through the owner's persons like the face."""
     face = _get_face(request, face_id)
     form = NotThisPersonForm(request.POST)
@@ -587,9 +612,7 @@ def face_not_a_face(request: HttpRequest, face_id: int) -> HttpResponse:
 def _review_context(request: HttpRequest, source=None) -> dict:
     source = source if source is not None else request.GET
     mode = "grid" if source.get("mode") == "grid" else "one"
-    items = selectors.review_queue(
-        user=request.user, faces_per_person=REVIEW_GRID_PER_PERSON if mode == "grid" else 24
-    )
+    items = selectors.review_queue(user=request.user, faces_per_person=REVIEW_GRID_PER_PERSON if mode == "grid" else 24)
     prefetch_related_objects([item.person for item in items], "cover_face")
     queue = [(item, face) for item in items for face in item.faces]
     try:
@@ -632,8 +655,11 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         with _owned():
             photos = selectors.persons_for_photo_filter(
-                user=request.user, person_ids=data["person"], mode=data["mode"],
-                date_from=data["date_from"], date_to=data["date_to"],
+                user=request.user,
+                person_ids=data["person"],
+                mode=data["mode"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
             )
         after = decode_cursor(request.GET.get("after"))
         if after:

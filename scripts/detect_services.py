@@ -17,8 +17,14 @@ def mariadb_answers() -> bool:
 
     try:
         # The throwaway test credentials that .ci/run creates, not a secret.
-        MySQLdb.connect(host="127.0.0.1", port=3306, user="smartgallery", password="smartgallery",  # noqa: S106
-                        database="smartgallery", connect_timeout=2).close()
+        MySQLdb.connect(
+            host="127.0.0.1",
+            port=3306,
+            user="smartgallery",
+            password="smartgallery",  # noqa: S106
+            database="smartgallery",
+            connect_timeout=2,
+        ).close()
     except MySQLdb.Error:
         return False
     return True

@@ -31,10 +31,15 @@ def current_token(device: TOTPDevice) -> str:
 
 
 def admin_login(client, device, token):
-    return client.post("/admin/login/?next=/admin/", {
-        "username": device.user.email, "password": ADMIN_PASSWORD,
-        "otp_device": device.persistent_id, "otp_token": token,
-    })
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": device.user.email,
+            "password": ADMIN_PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": token,
+        },
+    )
 
 
 def test_staff_signed_in_without_a_verified_device_cannot_reach_the_admin(client, staff, device):
@@ -82,10 +87,15 @@ def test_a_token_from_another_users_device_is_rejected(client, staff, db):
     other = User.objects.create_user("other@example.com", "other-password-2468", is_staff=True)
     other_device = TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
 
-    response = client.post("/admin/login/", {
-        "username": staff.email, "password": ADMIN_PASSWORD,
-        "otp_device": other_device.persistent_id, "otp_token": current_token(other_device),
-    })
+    response = client.post(
+        "/admin/login/",
+        {
+            "username": staff.email,
+            "password": ADMIN_PASSWORD,
+            "otp_device": other_device.persistent_id,
+            "otp_token": current_token(other_device),
+        },
+    )
 
     assert response.status_code == 200
     assert not is_signed_in(client)

@@ -19,7 +19,8 @@ def test_the_new_address_replaces_the_old_once_its_code_is_entered(client, carol
 
     assert User.objects.get(pk=carol.pk).email == "carol.new@example.com"
     assert list(EmailAddress.objects.filter(user=carol).values_list("email", "verified", "primary")) == [
-        ("carol.new@example.com", True, True)]
+        ("carol.new@example.com", True, True)
+    ]
 
 
 def test_a_wrong_code_leaves_the_address_alone(client, carol):

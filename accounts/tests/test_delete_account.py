@@ -45,7 +45,8 @@ def test_a_wrong_password_deletes_nothing_and_says_so(alice_client, alice, clean
 
 
 def test_the_right_password_deletes_the_user_after_every_cleanup(
-        alice_client, alice, bob, cleanup_log, tmp_path, django_capture_on_commit_callbacks):
+    alice_client, alice, bob, cleanup_log, tmp_path, django_capture_on_commit_callbacks
+):
     photo = tmp_path / f"{alice.pk}.jpg"
     photo.write_bytes(b"jpeg")
 

@@ -6,8 +6,10 @@ from accounts.tests.flows import CODE_RE, enter_password
 
 
 def test_the_signup_code_mail_has_text_and_html(client, db):
-    client.post("/accounts/signup/", {"email": "ivy@example.com", "password1": "ivy-secret-phrase-42",
-                                      "password2": "ivy-secret-phrase-42"})
+    client.post(
+        "/accounts/signup/",
+        {"email": "ivy@example.com", "password1": "ivy-secret-phrase-42", "password2": "ivy-secret-phrase-42"},
+    )
 
     message = mail.outbox[-1]
     html, mimetype = message.alternatives[0]

@@ -11,8 +11,11 @@ from accounts.tests.flows import enter_password
 def _page(response) -> str:
     text = response.content.decode()
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)
-    return re.sub(r'x-csrftoken": "[^"]+"', "", text).replace("carol@example.com", "EMAIL").replace(
-        "nobody@example.com", "EMAIL")
+    return (
+        re.sub(r'x-csrftoken": "[^"]+"', "", text)
+        .replace("carol@example.com", "EMAIL")
+        .replace("nobody@example.com", "EMAIL")
+    )
 
 
 def test_a_wrong_password_and_an_unknown_address_get_the_same_page(carol):

@@ -44,11 +44,9 @@ def test_a_spoofed_forwarded_for_header_is_not_a_new_client(client, db):
     assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == 0
     # The per-IP limit (10/min) across ten different addresses and headers.
     for n in range(10):
-        enter_password(client, f"user{n}@example.com", "wrong-guess-0000",
-                       HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+        enter_password(client, f"user{n}@example.com", "wrong-guess-0000", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
 
-    response = enter_password(client, "user99@example.com", "wrong-guess-0000",
-                              HTTP_X_FORWARDED_FOR="203.0.113.200")
+    response = enter_password(client, "user99@example.com", "wrong-guess-0000", HTTP_X_FORWARDED_FOR="203.0.113.200")
 
     assert TOO_MANY in response.content.decode()
 

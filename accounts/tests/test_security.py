@@ -11,14 +11,27 @@ from accounts.tests.flows import enter_code, enter_password, last_code
 
 PASSWORD = "carol-password-5678"
 HTML_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
-SIGNED_IN_PAGES = ["/accounts/settings/", "/accounts/delete/", "/accounts/password/change/", "/accounts/email/",
-                   "/accounts/sessions/"]
+SIGNED_IN_PAGES = [
+    "/accounts/settings/",
+    "/accounts/delete/",
+    "/accounts/password/change/",
+    "/accounts/email/",
+    "/accounts/sessions/",
+]
 
 
 def _check_headers(response) -> None:
     csp = response["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-                      "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert response["X-Frame-Options"] == "DENY"
@@ -62,8 +75,9 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(client, carol):
     assert cookie["samesite"] == "Lax"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "javascript:alert(1)",
-                                    "/\\evil.example", "https:evil.example"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example", "//evil.example", "javascript:alert(1)", "/\\evil.example", "https:evil.example"]
+)
 def test_sign_in_never_redirects_off_site(client, carol, target):
     client.post(f"/accounts/login/?next={target}", {"login": carol.email, "password": PASSWORD, "next": target})
 
@@ -74,8 +88,10 @@ def test_sign_in_never_redirects_off_site(client, carol, target):
 
 
 def test_sign_in_follows_a_local_next(client, carol):
-    client.post("/accounts/login/?next=/accounts/settings/",
-                {"login": carol.email, "password": PASSWORD, "next": "/accounts/settings/"})
+    client.post(
+        "/accounts/login/?next=/accounts/settings/",
+        {"login": carol.email, "password": PASSWORD, "next": "/accounts/settings/"},
+    )
 
     response = enter_code(client, last_code())
 
@@ -109,8 +125,9 @@ def test_an_htmx_post_with_the_csrf_header_goes_through(db, alice):
     browser.get("/accounts/settings/")  # sets the CSRF cookie, as the page does
     token = browser.cookies[settings.CSRF_COOKIE_NAME].value
 
-    response = browser.post("/accounts/settings/", {"display_name": "Ally"},
-                            HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    response = browser.post(
+        "/accounts/settings/", {"display_name": "Ally"}, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token
+    )
 
     assert response.status_code == 200
     assert User.objects.get(pk=alice.pk).display_name == "Ally"

@@ -34,8 +34,10 @@ def test_changing_the_password_ends_the_other_browsers_session(client, carol):
     other = Client()
     sign_in(other, carol.email, PASSWORD)
 
-    response = client.post("/accounts/password/change/", {
-        "oldpassword": PASSWORD, "password1": "a-brand-new-secret-77", "password2": "a-brand-new-secret-77"})
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "a-brand-new-secret-77", "password2": "a-brand-new-secret-77"},
+    )
 
     assert response.status_code == 302
     assert client.get("/accounts/settings/").status_code == 200

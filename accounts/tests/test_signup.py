@@ -6,8 +6,12 @@ from django.test import override_settings
 from accounts.models import User
 from accounts.tests.flows import CODE_RE, is_signed_in, last_code
 
-SIGNUP = {"email": "dave@example.com", "display_name": "Dave", "password1": "a-long-secret-9876",
-          "password2": "a-long-secret-9876"}
+SIGNUP = {
+    "email": "dave@example.com",
+    "display_name": "Dave",
+    "password1": "a-long-secret-9876",
+    "password2": "a-long-secret-9876",
+}
 
 
 def sign_up(client, **changes):

@@ -42,9 +42,17 @@ def test_person_list_orders_by_count_then_name_or_by_name(alice):
 
     assert [p.id for p in selectors.person_list(user=alice)] == [bea.id, zoe.id, adam.id]
     assert [p.id for p in selectors.person_list(user=alice, include_hidden=True)] == [
-        hidden.id, bea.id, zoe.id, adam.id]
+        hidden.id,
+        bea.id,
+        zoe.id,
+        adam.id,
+    ]
     assert [p.id for p in selectors.person_list(user=alice, include_hidden=True, order="name")] == [
-        adam.id, bea.id, hidden.id, zoe.id]
+        adam.id,
+        bea.id,
+        hidden.id,
+        zoe.id,
+    ]
 
 
 @pytest.mark.django_db

@@ -15,8 +15,11 @@ from faces.models import Face, FaceGroup, FaceRejection, Person
 from faces.tests.viewdata import hx, make_cast, make_face, make_person
 
 ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group"}
-POST_ONLY = {p.name for p in faces_urls.urlpatterns if p.name not in
-             {"people", "review", "photo_filter", "person", "face", "group", "person_merge"}}
+POST_ONLY = {
+    p.name
+    for p in faces_urls.urlpatterns
+    if p.name not in {"people", "review", "photo_filter", "person", "face", "group", "person_merge"}
+}
 
 
 def patterns_with_ids() -> list[URLPattern]:
@@ -55,8 +58,14 @@ def bob_ids(bob):
 def hostile_post_data(alice_ids, bob_ids) -> dict:
     """Form fields a real request might carry, pointing at bob's own objects, so the only
     reason for a 404 is the id in the URL."""
-    return {"name": "Mallory", "person": bob_ids["person"], "into": bob_ids["person"], "all": "1",
-            "birth_date": "2000-01-01", "from": "panel"}
+    return {
+        "name": "Mallory",
+        "person": bob_ids["person"],
+        "into": bob_ids["person"],
+        "all": "1",
+        "birth_date": "2000-01-01",
+        "from": "panel",
+    }
 
 
 @pytest.mark.django_db
@@ -96,8 +105,7 @@ def test_alice_reaches_every_one_of_her_own(pattern, alice_client, alice_ids):
 @pytest.mark.django_db
 @pytest.mark.parametrize("pattern", faces_urls.urlpatterns, ids=lambda p: p.name)
 def test_anonymous_is_sent_to_login(pattern, client, alice_ids):
-    kwargs = {name: alice_ids[ID_KWARGS[name]] if name in ID_KWARGS else "token"
-              for name in pattern.pattern.converters}
+    kwargs = {name: alice_ids[ID_KWARGS[name]] if name in ID_KWARGS else "token" for name in pattern.pattern.converters}
     url = reverse(f"faces:{pattern.name}", kwargs=kwargs)
     response = client.post(url) if pattern.name in POST_ONLY else client.get(url)
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
@@ -116,8 +124,10 @@ def test_bob_cannot_put_his_face_into_alices_person(alice, alice_ids, bob, bob_i
         (reverse("faces:person_merge", args=[bob_ids["person"]]), {"into": alice_ids["person"]}),
         (reverse("faces:person_cover", args=[bob_ids["person"]]), {"face": alice_ids["face"]}),
         (reverse("faces:group_name", args=[bob_ids["group"]]), {"person": alice_ids["person"], "all": "1"}),
-        (reverse("faces:group_name", args=[bob_ids["group"]]),
-         {"name": "X", "face": [alice_ids["cast"].group.faces.first().id]}),
+        (
+            reverse("faces:group_name", args=[bob_ids["group"]]),
+            {"name": "X", "face": [alice_ids["cast"].group.faces.first().id]},
+        ),
     ]
     for url, data in attempts:
         for headers in ({}, hx()):
@@ -130,8 +140,9 @@ def test_a_bulk_group_request_mixing_own_and_foreign_faces_changes_nothing(bob, 
     own = list(bob_ids["cast"].group.faces.values_list("id", flat=True))
     foreign = alice_ids["cast"].group.faces.first().id
     before = checksum(bob)
-    response = bob_client.post(reverse("faces:group_name", args=[bob_ids["group"]]),
-                               {"name": "X", "face": [*own, foreign]})
+    response = bob_client.post(
+        reverse("faces:group_name", args=[bob_ids["group"]]), {"name": "X", "face": [*own, foreign]}
+    )
     assert response.status_code == 404 and checksum(bob) == before
 
 
@@ -154,8 +165,12 @@ def test_bob_cannot_use_alices_undo_token(alice, alice_client, bob_client):
 @pytest.mark.django_db
 def test_bobs_pages_show_nothing_of_alices(alice_ids, bob_client):
     cast = alice_ids["cast"]
-    for url in (reverse("faces:people"), reverse("faces:review"), reverse("faces:review") + "?mode=grid",
-                reverse("faces:photo_filter")):
+    for url in (
+        reverse("faces:people"),
+        reverse("faces:review"),
+        reverse("faces:review") + "?mode=grid",
+        reverse("faces:photo_filter"),
+    ):
         html = bob_client.get(url).content.decode()
         assert ">Anna<" not in html and ">Ben<" not in html and 'value="Anna"' not in html
         assert reverse("faces:group_name", args=[cast.group.id]) not in html
@@ -170,8 +185,10 @@ def test_bobs_pages_show_nothing_of_alices(alice_ids, bob_client):
 def test_every_post_needs_the_csrf_token(name, alice, alice_ids):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
-    kwargs = {k: alice_ids[ID_KWARGS[k]] if k in ID_KWARGS else "token"
-              for k in next(p for p in faces_urls.urlpatterns if p.name == name).pattern.converters}
+    kwargs = {
+        k: alice_ids[ID_KWARGS[k]] if k in ID_KWARGS else "token"
+        for k in next(p for p in faces_urls.urlpatterns if p.name == name).pattern.converters
+    }
     url = reverse(f"faces:{name}", kwargs=kwargs)
     before = checksum(alice)
     assert client.post(url, {"name": "X"}, **hx()).status_code == 403
@@ -188,8 +205,7 @@ def test_no_get_changes_anything(alice, alice_client, alice_ids):
         kwargs = {k: alice_ids[ID_KWARGS[k]] if k in ID_KWARGS else "token" for k in pattern.pattern.converters}
         url = reverse(f"faces:{pattern.name}", kwargs=kwargs)
         for headers in ({}, hx()):
-            alice_client.get(url, {"name": "X", "person": alice_ids["person"], "into": alice_ids["person"]},
-                             **headers)
+            alice_client.get(url, {"name": "X", "person": alice_ids["person"], "into": alice_ids["person"]}, **headers)
     assert checksum(alice) == before
 
 

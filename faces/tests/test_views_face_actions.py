@@ -113,7 +113,7 @@ def test_not_a_face_and_undo(alice_client, alice):
     anna = make_person(alice, "Anna", faces=2)
     face = anna.faces.order_by("id").last()
     html = alice_client.post(url("face_not_a_face", face), {"from": "panel"}, **hx()).content.decode()
-    assert "Marked as not a face." in html and "<h2 id=\"face-panel-title\">Not a face</h2>" in html
+    assert "Marked as not a face." in html and '<h2 id="face-panel-title">Not a face</h2>' in html
     face.refresh_from_db()
     assert face.state == Face.State.REJECTED_AS_FACE and face.person_id is None
     alice_client.post(reverse("faces:undo", args=[undo_token(html)]))
@@ -176,8 +176,9 @@ def test_naming_part_of_a_group_needs_picked_faces(alice_client, alice):
 def test_a_face_of_another_group_cannot_be_named_through_this_one(alice_client, alice):
     group = make_group(alice, faces=2)
     other = make_group(alice, faces=1)
-    response = alice_client.post(url("group_name", group), {"name": "Finn", "face": [other.faces.get().id]},
-                                 follow=True)
+    response = alice_client.post(
+        url("group_name", group), {"name": "Finn", "face": [other.faces.get().id]}, follow=True
+    )
     assert "Only unknown faces of this group" in response.content.decode()
 
 

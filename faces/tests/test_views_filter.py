@@ -23,7 +23,8 @@ def family(alice):
 
     confirmed, suggested = Face.State.CONFIRMED, Face.State.SUGGESTED
     return {
-        "anna": anna, "ben": ben,
+        "anna": anna,
+        "ben": ben,
         "anna_only": photo(2020, (anna, confirmed)),
         "ben_only": photo(2021, (ben, Face.State.AUTO)),
         "both": photo(2022, (anna, confirmed), (ben, confirmed)),
@@ -33,8 +34,11 @@ def family(alice):
 
 def shown(response, family):
     html = response.content.decode()
-    return {name for name in ("anna_only", "ben_only", "both", "ben_maybe")
-            if reverse("gallery:photo", args=[family[name].id]) in html}
+    return {
+        name
+        for name in ("anna_only", "ben_only", "both", "ben_maybe")
+        if reverse("gallery:photo", args=[family[name].id]) in html
+    }
 
 
 @pytest.mark.django_db
@@ -52,15 +56,23 @@ def test_or_shows_photos_with_any_of_them(alice_client, family):
 
 @pytest.mark.django_db
 def test_the_date_range_combines_with_the_people(alice_client, family):
-    response = alice_client.get(URL, {"person": [family["anna"].id, family["ben"].id], "mode": "or",
-                                      "date_from": "2021-01-01", "date_to": "2022-12-31"})
+    response = alice_client.get(
+        URL,
+        {
+            "person": [family["anna"].id, family["ben"].id],
+            "mode": "or",
+            "date_from": "2021-01-01",
+            "date_to": "2022-12-31",
+        },
+    )
     assert shown(response, family) == {"ben_only", "both"}
 
 
 @pytest.mark.django_db
 def test_a_reversed_date_range_is_an_error_not_a_crash(alice_client, family):
-    response = alice_client.get(URL, {"person": [family["anna"].id], "date_from": "2023-01-01",
-                                      "date_to": "2020-01-01"})
+    response = alice_client.get(
+        URL, {"person": [family["anna"].id], "date_from": "2023-01-01", "date_to": "2020-01-01"}
+    )
     assert response.status_code == 200 and "The start date is after the end date." in response.content.decode()
 
 

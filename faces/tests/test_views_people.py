@@ -74,7 +74,7 @@ def test_groups_come_largest_first_with_a_few_sample_faces(alice_client, alice):
     big = make_group(alice, faces=9, crop=True)
     html = alice_client.get(URL).content.decode()
     assert html.index(f'id="group-{big.id}"') < html.index(f'id="group-{small.id}"')
-    big_card = html[html.index(f'id="group-{big.id}"'):html.index(f'id="group-{small.id}"')]
+    big_card = html[html.index(f'id="group-{big.id}"') : html.index(f'id="group-{small.id}"')]
     assert big_card.count('alt="Unknown face"') == 6
     assert "Name all 9" in big_card
 
@@ -104,8 +104,11 @@ def test_face_thumbnails_use_the_owner_checked_crop_url_or_a_placeholder(alice_c
 @pytest.mark.django_db
 def test_names_are_escaped_in_the_page_and_the_partial(alice_client, alice):
     make_person(alice, XSS)
-    for response in (alice_client.get(URL), alice_client.get(URL, **hx(HTTP_HX_TARGET="people-list")),
-                     alice_client.get(URL, **hx(HTTP_HX_TARGET="groups"))):
+    for response in (
+        alice_client.get(URL),
+        alice_client.get(URL, **hx(HTTP_HX_TARGET="people-list")),
+        alice_client.get(URL, **hx(HTTP_HX_TARGET="groups")),
+    ):
         html = response.content.decode()
         assert XSS not in html
     assert XSS_ESCAPED in alice_client.get(URL).content.decode()
@@ -125,8 +128,9 @@ def _many(owner, n):
 
 
 @pytest.mark.django_db
-def test_the_page_query_count_does_not_grow_with_people_and_groups(alice_client, alice, bob_client, bob,
-                                                                   django_assert_max_num_queries):
+def test_the_page_query_count_does_not_grow_with_people_and_groups(
+    alice_client, alice, bob_client, bob, django_assert_max_num_queries
+):
     _many(bob, 2)
     _many(alice, 40)
     assert count_queries(alice_client, URL) == count_queries(bob_client, URL)

@@ -37,8 +37,10 @@ def test_it_shows_the_person_with_counts_and_photos(alice_client, alice):
 def test_photos_are_paginated_with_a_keyset_cursor_and_load_more(alice_client, alice):
     anna = make_person(alice, "Anna", faces=0)
     start = timezone.now()
-    faces = [make_face(alice, make_photo(alice, taken_at=start - datetime.timedelta(hours=i)), person=anna)
-             for i in range(65)]
+    faces = [
+        make_face(alice, make_photo(alice, taken_at=start - datetime.timedelta(hours=i)), person=anna)
+        for i in range(65)
+    ]
     html = alice_client.get(url("person", anna)).content.decode()
     assert html.count('class="tile"') == 60
     assert "Load more photos" in html
@@ -144,8 +146,9 @@ def test_the_cover_must_be_one_of_the_persons_faces(alice_client, alice):
 def test_not_this_person_on_a_tile_removes_it_and_is_remembered(alice_client, alice):
     anna = make_person(alice, "Anna", faces=2)
     face = anna.faces.first()
-    response = alice_client.post(reverse("faces:face_reject", args=[face.id]),
-                                 {"person": anna.id, "from": "tile"}, **hx())
+    response = alice_client.post(
+        reverse("faces:face_reject", args=[face.id]), {"person": anna.id, "from": "tile"}, **hx()
+    )
     assert response.status_code == 200
     assert "Not Anna" in response.content.decode()
     face.refresh_from_db()
@@ -238,8 +241,9 @@ def test_the_undo_payload_never_leaves_the_server(alice_client, alice):
 
 
 @pytest.mark.django_db
-def test_the_page_query_count_does_not_grow_with_photos(alice_client, alice, bob_client, bob,
-                                                       django_assert_max_num_queries):
+def test_the_page_query_count_does_not_grow_with_photos(
+    alice_client, alice, bob_client, bob, django_assert_max_num_queries
+):
     small = make_person(bob, "Small", faces=2, crop=True)
     big = make_person(alice, "Big", faces=80, crop=True)
     for _ in range(10):

@@ -19,8 +19,9 @@ URL = reverse("faces:review")
 
 
 def suggest(owner, person, n, similarity=0.5):
-    return [make_face(owner, person=person, state=Face.State.SUGGESTED, similarity=similarity - i / 100)
-            for i in range(n)]
+    return [
+        make_face(owner, person=person, state=Face.State.SUGGESTED, similarity=similarity - i / 100) for i in range(n)
+    ]
 
 
 @pytest.mark.django_db
@@ -53,8 +54,9 @@ def test_yes_confirms_and_swaps_in_the_next_suggestion(alice_client, alice):
 def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
     anna = make_person(alice, "Anna")
     first, second = suggest(alice, anna, 2)
-    html = alice_client.post(reverse("faces:face_reject", args=[first.id]),
-                             {"from": "review", "i": "0", "person": anna.id}, **hx()).content.decode()
+    html = alice_client.post(
+        reverse("faces:face_reject", args=[first.id]), {"from": "review", "i": "0", "person": anna.id}, **hx()
+    ).content.decode()
     assert reverse("faces:face_confirm", args=[second.id]) in html
     first.refresh_from_db()
     assert first.state == Face.State.UNKNOWN and first.person_id is None
@@ -73,8 +75,9 @@ def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
 def test_without_js_yes_redirects_back_to_the_queue(alice_client, alice):
     anna = make_person(alice, "Anna")
     first, _ = suggest(alice, anna, 2)
-    response = alice_client.post(reverse("faces:face_confirm", args=[first.id]),
-                                 {"from": "review", "next": URL + "?i=0"}, follow=True)
+    response = alice_client.post(
+        reverse("faces:face_confirm", args=[first.id]), {"from": "review", "next": URL + "?i=0"}, follow=True
+    )
     assert response.redirect_chain[0][0] == URL + "?i=0"
     assert "1 suggestion left" in response.content.decode()
 
@@ -106,8 +109,9 @@ def test_grid_mode_groups_by_person_biggest_first(alice_client, alice):
 def test_a_grid_answer_removes_the_tile_and_updates_the_count(alice_client, alice):
     anna = make_person(alice, "Anna")
     first, _ = suggest(alice, anna, 2)
-    html = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review-grid"},
-                             **hx()).content.decode()
+    html = alice_client.post(
+        reverse("faces:face_confirm", args=[first.id]), {"from": "review-grid"}, **hx()
+    ).content.decode()
     assert 'id="review-remaining"' in html and 'hx-swap-oob="true"' in html and "1 suggestion left" in html
     assert "review-face-" not in html
 
@@ -137,15 +141,16 @@ def test_names_are_escaped_in_the_page_and_the_card(alice_client, alice):
 @pytest.mark.django_db
 def test_the_keyboard_shortcuts_live_in_a_static_file(alice_client):
     script = (Path(settings.BASE_DIR) / "static" / "js" / "people.js").read_text()
-    for key in ('y:', 'n:', "ArrowRight", "ArrowLeft"):
+    for key in ("y:", "n:", "ArrowRight", "ArrowLeft"):
         assert key in script
     html = alice_client.get(URL).content.decode()
     assert "onclick" not in html and "hx-on" not in html and "<script>" not in html
 
 
 @pytest.mark.django_db
-def test_the_page_query_count_does_not_grow_with_suggestions(alice_client, alice, bob_client, bob,
-                                                            django_assert_max_num_queries):
+def test_the_page_query_count_does_not_grow_with_suggestions(
+    alice_client, alice, bob_client, bob, django_assert_max_num_queries
+):
     suggest(bob, make_person(bob, "B"), 1)
     for i in range(15):
         suggest(alice, make_person(alice, f"P{i}", crop=True), 5)

@@ -47,16 +47,39 @@ def make_photo(owner, *, taken_at: datetime.datetime | None = None, name: str | 
     )
 
 
-def make_face(owner, photo: Photo | None = None, *, person: Person | None = None, state: str | None = None,
-              group: FaceGroup | None = None, size: int = 100, crop: bool = False,
-              similarity: float | None = None, embedding: bytes | None = None) -> Face:
+def make_face(
+    owner,
+    photo: Photo | None = None,
+    *,
+    person: Person | None = None,
+    state: str | None = None,
+    group: FaceGroup | None = None,
+    size: int = 100,
+    crop: bool = False,
+    similarity: float | None = None,
+    embedding: bytes | None = None,
+) -> Face:
     photo = photo or make_photo(owner)
     if state is None:
         state = Face.State.CONFIRMED if person else Face.State.UNKNOWN
     face = Face.objects.create(
-        owner=owner, photo=photo, x1=10, y1=10, x2=10 + size, y2=10 + size, landmarks=[], det_score=0.9,
-        size_px=size, sharpness=100.0, frontalness=1.0, embedding=embedding or unit_vector(), model_id="test",
-        person=person, state=state, group=group, similarity=similarity,
+        owner=owner,
+        photo=photo,
+        x1=10,
+        y1=10,
+        x2=10 + size,
+        y2=10 + size,
+        landmarks=[],
+        det_score=0.9,
+        size_px=size,
+        sharpness=100.0,
+        frontalness=1.0,
+        embedding=embedding or unit_vector(),
+        model_id="test",
+        person=person,
+        state=state,
+        group=group,
+        similarity=similarity,
     )
     if crop:
         face.crop.save("crop.jpg", ContentFile(b"\xff\xd8\xff\xe0fakejpeg"), save=True)

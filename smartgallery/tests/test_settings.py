@@ -29,16 +29,29 @@ PROBE = (
     "'media': str(settings.MEDIA_ROOT), 'pack': settings.SMARTGALLERY_FACE_PACK, "
     "'secure': settings.SESSION_COOKIE_SECURE, 'hsts': settings.SECURE_HSTS_SECONDS}))"
 )
-CLEARED = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_HOST", "S3_BUCKET", "MEDIA_ROOT",
-           "SMARTGALLERY_FACE_PACK", "SECURE_SSL", "DEBUG", "SQLITE_PATH", "SMARTGALLERY_TEST_DB_NAME")
+CLEARED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "EMAIL_HOST",
+    "S3_BUCKET",
+    "MEDIA_ROOT",
+    "SMARTGALLERY_FACE_PACK",
+    "SECURE_SSL",
+    "DEBUG",
+    "SQLITE_PATH",
+    "SMARTGALLERY_TEST_DB_NAME",
+)
 
 
 def run_python(code: str, env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update({"DJANGO_SETTINGS_MODULE": "smartgallery.settings", "SMARTGALLERY_VAR_DIR": str(tmp_path / "var")})
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def load(env_overrides: dict[str, str], tmp_path) -> dict:
@@ -91,9 +104,14 @@ def test_check_deploy_passes_with_production_variables(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=REPO_ROOT,
-        env={**{k: v for k, v in os.environ.items() if k not in CLEARED}, **PRODUCTION_ENV,
-             "SMARTGALLERY_VAR_DIR": str(tmp_path / "var")},
-        capture_output=True, text=True, timeout=120,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in CLEARED},
+            **PRODUCTION_ENV,
+            "SMARTGALLERY_VAR_DIR": str(tmp_path / "var"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
