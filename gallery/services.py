@@ -332,6 +332,13 @@ def photo_files_delete_for_user(*, user) -> None:
 
 
 def _delete_tree(prefix: str) -> None:
+    delete_tree = getattr(default_storage, "delete_tree", None)  # object storage deletes in bulk
+    if delete_tree is not None:
+        try:
+            delete_tree(prefix)
+        except OSError:
+            logger.warning("Could not delete the stored files under %s", prefix, exc_info=True)
+        return
     try:
         folders, files = default_storage.listdir(prefix)
     except FileNotFoundError:

@@ -266,7 +266,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 S3_BUCKET = envstr("S3_BUCKET")
 if S3_BUCKET:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # django-storages' S3Storage whose failures are OSError, as a disk's are.
+        "BACKEND": "gallery.object_storage.ObjectStorage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
