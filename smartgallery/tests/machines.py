@@ -19,7 +19,8 @@ from gallery.models import Photo
 
 
 class MachineWorker(WorkerProcess):
-    """`celery worker` on both queues, with a node name of its own (several share one host here)."""
+    """`celery worker` on both queues and one named after it (for tasks meant for this machine),
+    with a node name of its own (several share one host here)."""
 
     def __init__(self, env: dict[str, str], log_path: Path, *, name: str) -> None:
         super().__init__(env, log_path)
@@ -31,7 +32,17 @@ class MachineWorker(WorkerProcess):
 
             app.control.purge()
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
-        args = [sys.executable, "-m", "celery", "-A", "smartgallery", "worker", "-Q", "default,faces", "-n"]
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smartgallery",
+            "worker",
+            "-Q",
+            f"default,faces,{self.name}",
+            "-n",
+        ]
         args += [f"{self.name}@%h", "--concurrency", "1", "--without-gossip", "--without-mingle", "-l", "info"]
         self.process = subprocess.Popen(
             args, cwd=REPO_ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
