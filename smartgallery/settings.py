@@ -384,6 +384,8 @@ SMARTGALLERY_ALLOW_SIGNUP = envbool("SMARTGALLERY_ALLOW_SIGNUP", True)
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Adds the display name to allauth's sign-up form.
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# A taken address answers as a new one does, in time too (accounts/signup.py).
+ACCOUNT_FORMS = {"signup": "accounts.signup.SameAnswerSignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

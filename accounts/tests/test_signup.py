@@ -1,7 +1,7 @@
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from accounts.models import User
 from accounts.tests.flows import CODE_RE, is_signed_in, last_code
@@ -98,3 +98,27 @@ def test_allow_signup_comes_from_the_environment(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.django_db
+def test_a_taken_address_costs_the_same_password_hash_as_a_new_one(client, carol, monkeypatch):
+    # Timing itself is measured by `python -m bench.signup_timing`; this checks the cause: the
+    # taken-address path skipped the Argon2id hash (about 90 ms) that a new account pays.
+    from accounts.hashers import Argon2idHasher
+
+    hashed = []
+    real_encode = Argon2idHasher.encode
+    monkeypatch.setattr(
+        Argon2idHasher,
+        "encode",
+        lambda self, password, salt: hashed.append(password) or real_encode(self, password, salt),
+    )
+
+    sign_up(client, email="new-address@example.com")
+    new = len(hashed)
+    sign_up(Client(), email="carol@example.com")
+    taken = len(hashed) - new
+
+    assert new == 1
+    assert taken == new
+    assert hashed[-1] == SIGNUP["password1"]
