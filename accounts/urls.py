@@ -7,6 +7,7 @@ from accounts import views
 urlpatterns = [
     path("settings/", views.account_settings, name="account_settings"),
     path("delete/", views.account_delete, name="account_delete"),
-    # Same path and name as allauth's view, listed first so it wins.
+    # Same paths and names as allauth's views, listed first so they win.
     path("login/code/confirm/", views.confirm_login_code, name="account_confirm_login_code"),
+    path("confirm-email/", views.confirm_email_code, name="account_email_verification_sent"),
 ]

@@ -1,4 +1,7 @@
 from allauth.account import views as allauth_views
+from allauth.account.internal.flows.email_verification_by_code import EmailVerificationProcess
+from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
+from allauth.account.stages import LoginByCodeStage, LoginStageController
 from allauth.core import ratelimit
 from django import forms
 from django.contrib import messages
@@ -8,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.codes import code_try_refused
 from accounts.services import user_delete
 
 
@@ -74,14 +78,33 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def confirm_login_code(request: HttpRequest) -> HttpResponse:
-    """allauth's code page, with a time-based throttle on "send me a new code".
+    """allauth's code page, with its tries counted in the shared cache (accounts.codes) and a
+    time-based throttle on "send me a new code".
 
     allauth caps the number of resends per login; this also spaces them out, so the page
     cannot be used to flood someone's inbox.
     """
+    if request.method == "POST" and not request.user.is_authenticated:
+        stage = LoginStageController.enter(request, LoginByCodeStage.key)
+        process = LoginCodeVerificationProcess.resume(stage) if stage else None
+        refused = code_try_refused(request, purpose="login", process=process)
+        if refused:
+            return refused
     if request.method == "POST" and request.POST.get("action") == "resend":
         key = f"session:{request.session.session_key}"
         limited = ratelimit.consume_or_429(request, action="resend_login_code", key=key)
         if limited:
             return limited
     return allauth_views.confirm_login_code(request)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email_code(request: HttpRequest) -> HttpResponse:
+    """allauth's address-verification code page (after sign-up and for a new address), with
+    its tries counted in the shared cache like the sign-in code's."""
+    if request.method == "POST":
+        process = EmailVerificationProcess.resume(request)
+        refused = code_try_refused(request, purpose="email", process=process)
+        if refused:
+            return refused
+    return allauth_views.email_verification_sent(request)
