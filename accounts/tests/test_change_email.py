@@ -30,3 +30,45 @@ def test_a_wrong_code_leaves_the_address_alone(client, carol):
     client.post("/accounts/confirm-email/", {"code": "BBBB-CCCC"})
 
     assert User.objects.get(pk=carol.pk).email == "carol@example.com"
+
+
+def _code_page(client) -> str:
+    import re
+
+    text = client.get("/accounts/confirm-email/").content.decode()
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)
+    return (
+        re.sub(r'x-csrftoken": "[^"]+"', "", text)
+        .replace("dave@example.com", "EMAIL")
+        .replace("free@example.com", "EMAIL")
+    )
+
+
+def test_adding_another_accounts_address_mails_that_address_nothing_and_looks_the_same(client, carol):
+    from django.core import mail
+
+    from accounts.tests.flows import make_verified_user
+
+    make_verified_user("dave@example.com", "dave-password-1357")
+    sign_in(client, carol.email, PASSWORD)
+    client.get("/accounts/settings/")  # shows (and so clears) the sign-in messages
+    mail.outbox.clear()
+
+    taken = client.post("/accounts/email/", {"action_add": "", "email": "dave@example.com"})
+    taken_page = _code_page(client)
+    assert mail.outbox == []  # dave is never mailed because carol typed his address
+    free = client.post("/accounts/email/", {"action_add": "", "email": "free@example.com"})
+
+    assert (
+        (taken.status_code, taken["Location"])
+        == (free.status_code, free["Location"])
+        == (
+            302,
+            "/accounts/confirm-email/",
+        )
+    )
+    assert taken_page == _code_page(client)
+    assert [m.to for m in mail.outbox] == [["free@example.com"]]
+    assert list(EmailAddress.objects.filter(email="dave@example.com").values_list("user__email", flat=True)) == [
+        "dave@example.com"
+    ]
