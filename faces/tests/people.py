@@ -2,58 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from pathlib import Path
-
-import numpy as np
-from django.utils import timezone
 
 from faces import services
 from faces.calibration import largest_face
 from faces.engine import DetectedFace
 from faces.models import Face
-from gallery.models import Photo
-
-_counter = itertools.count()
-
-
-def make_photo(owner, name: str = "photo.jpg") -> Photo:
-    return Photo.objects.create(
-        owner=owner,
-        original=f"{owner.pk}/originals/{name}",
-        original_filename=name,
-        image_format="JPEG",
-        sha256=hashlib.sha256(f"{name}-{next(_counter)}".encode()).hexdigest(),
-        file_size=1000,
-        width=640,
-        height=480,
-        taken_at=timezone.now(),
-        status=Photo.Status.DONE,
-    )
-
-
-def make_face(
-    owner, photo: Photo, detected: DetectedFace | None, *, model_id: str, embedding: np.ndarray | None = None, **fields
-) -> Face:
-    vector = embedding if embedding is not None else (detected.embedding if detected else None)
-    box = detected.box if detected else (10.0, 10.0, 110.0, 110.0)
-    defaults = {
-        "x1": box[0],
-        "y1": box[1],
-        "x2": box[2],
-        "y2": box[3],
-        "landmarks": detected.landmarks.tolist() if detected else [],
-        "det_score": detected.det_score if detected else 0.9,
-        "size_px": int(detected.size_px) if detected else 100,
-        "sharpness": detected.sharpness if detected else 100.0,
-        "frontalness": detected.frontalness if detected else 1.0,
-        "recognisable": vector is not None,
-        "embedding": np.asarray(vector, dtype=np.float32).tobytes() if vector is not None else None,
-        "model_id": model_id,
-    }
-    defaults.update(fields)
-    return Face.objects.create(owner=owner, photo=photo, **defaults)
+from smartgallery.tests.factories import FaceFactory, PhotoFactory, detection_fields
 
 
 class Library:
@@ -74,8 +29,11 @@ class Library:
             self.faces[identity] = []
             for name in names:
                 detected = largest_face(detections[name])
-                photo = make_photo(owner, Path(name).name)
-                self.faces[identity].append(make_face(owner, photo, detected, model_id=model_id))
+                photo = PhotoFactory(owner=owner, original_filename=Path(name).name)
+                # A photo where the engine found no face keeps an unrecognisable placeholder face.
+                fields = detection_fields(detected) if detected else {"recognisable": False, "embedding": None}
+                face = FaceFactory(owner=owner, photo=photo, model_id=model_id, **fields)
+                self.faces[identity].append(face)
 
     def refresh(self) -> None:
         for identity, faces in self.faces.items():

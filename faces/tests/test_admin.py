@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from faces import services
 from faces.models import Face, FaceRejection, Person, RecognitionIndex
-from faces.tests.people import make_face, make_photo
+from smartgallery.tests.factories import FaceFactory
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def operator_client(client, db):
 
 
 def _face(user, **fields):
-    return make_face(user, make_photo(user), None, model_id="m", embedding=np.ones(4, np.float32) / 2, **fields)
+    return FaceFactory(owner=user, model_id="m", embedding=(np.ones(4, np.float32) / 2).tobytes(), **fields)
 
 
 @pytest.fixture

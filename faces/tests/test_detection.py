@@ -10,7 +10,8 @@ from PIL import Image
 from faces.detection import PhotoGone, box_iou, photo_faces_store
 from faces.models import Face, FaceRejection, Person
 from gallery.tests import images
-from gallery.tests.conftest import _media_per_test, make_photo  # noqa: F401 (fixtures shared with gallery)
+from gallery.tests.conftest import _media_per_test  # noqa: F401 (fixtures shared with gallery)
+from smartgallery.tests.factories import upload_photo
 
 
 def detection(box, *, embedding=True, score=0.9):
@@ -28,8 +29,8 @@ def detection(box, *, embedding=True, score=0.9):
 
 
 @pytest.fixture
-def photo(alice, make_photo):  # noqa: F811 (the fixture imported above)
-    return make_photo(alice, images.jpeg_bytes(400, 300))
+def photo(alice):
+    return upload_photo(alice, images.jpeg_bytes(400, 300))
 
 
 @pytest.fixture

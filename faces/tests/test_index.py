@@ -12,19 +12,15 @@ from faces import index as face_index
 from faces import recognition
 from faces.models import Face, RecognitionIndex
 from faces.tests.people import Library, name_person
+from smartgallery.tests.factories import unit_vectors
 
 pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
 
 
-def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
-    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
 def _build(n: int = 50, *, version: int = 1, **kinds) -> face_index.FaceIndex:
-    vectors = _unit(n)
+    vectors = unit_vectors(n)
     ids = np.arange(n, dtype=np.int64) * 7 + 3
     return face_index.build(
         vectors=vectors, face_ids=ids, person_ids=ids % 4, version=version, model_id="m", dim=16, **kinds
@@ -33,7 +29,7 @@ def _build(n: int = 50, *, version: int = 1, **kinds) -> face_index.FaceIndex:
 
 def test_search_returns_face_and_person_ids_best_first():
     built = _build()
-    sims, faces, persons = built.search(_unit(50)[:3], 5)
+    sims, faces, persons = built.search(unit_vectors(50)[:3], 5)
     assert faces[:, 0].tolist() == [3, 10, 17]
     assert persons[:, 0].tolist() == [3, 2, 1]
     assert np.all(np.diff(sims, axis=1) <= 1e-6)
@@ -41,7 +37,7 @@ def test_search_returns_face_and_person_ids_best_first():
 
 def test_the_same_data_builds_the_same_bytes_on_every_machine():
     shuffled = np.random.default_rng(1).permutation(50)
-    vectors, ids = _unit(50), np.arange(50, dtype=np.int64) * 7 + 3
+    vectors, ids = unit_vectors(50), np.arange(50, dtype=np.int64) * 7 + 3
     other = face_index.build(
         vectors=vectors[shuffled],
         face_ids=ids[shuffled],

@@ -14,19 +14,15 @@ from faces import index as face_index
 from faces import recognition, services
 from faces.models import Face, Person, RecognitionIndex
 from faces.tests.people import Library, name_person
+from smartgallery.tests.factories import unit_vectors
 
 pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 FORCE = {"flat": {}, "flat16": {"float32_max": 10}, "pq-refine": {"exact_max": 10}}
 
 
-def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
-    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
 def _build(kind: str, n: int = 600, *, persons: int = 4, vectors=None, ids=None, version=1, reuse=None):
-    vectors = _unit(n) if vectors is None else vectors
+    vectors = unit_vectors(n) if vectors is None else vectors
     ids = np.arange(n, dtype=np.int64) * 7 + 3 if ids is None else ids
     return face_index.build(
         vectors=vectors,
@@ -49,16 +45,16 @@ def test_each_kind_is_built_searched_saved_and_loaded(tmp_path, kind):
     assert checksum == face_index.sha256_hex(path.read_bytes()) == face_index.sha256_hex(built.to_bytes())
     loaded = face_index.load(path, expected_sha256=checksum, expected_version=1, model_id="m")
     assert loaded.kind == kind and loaded.face_ids.tolist() == built.face_ids.tolist()
-    queries = _unit(20, seed=3)
+    queries = unit_vectors(20, seed=3)
     for got, want in zip(loaded.search(queries, 5), built.search(queries, 5), strict=True):
         assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("kind", ["flat16", "pq-refine"])
 def test_the_larger_kinds_agree_with_exact_search(kind):
-    vectors = _unit(2000)
+    vectors = unit_vectors(2000)
     exact, other = _build("flat", vectors=vectors, n=2000), _build(kind, vectors=vectors, n=2000)
-    queries = _unit(100, seed=9)
+    queries = unit_vectors(100, seed=9)
     exact_sims, exact_faces, _ = exact.search(queries, 10)
     sims, faces, _ = other.search(queries, 10)
     recall = np.mean([len(np.intersect1d(a, b)) for a, b in zip(faces, exact_faces, strict=True)]) / 10
@@ -99,7 +95,7 @@ def test_a_label_only_change_reuses_the_loaded_index_and_writes_a_fresh_builds_b
 
     assert relabelled.index is loaded.index  # not trained or encoded again
     assert relabelled.to_bytes() == fresh.to_bytes()
-    queries = _unit(30, seed=4)
+    queries = unit_vectors(30, seed=4)
     for got, want in zip(relabelled.search(queries, 8), fresh.search(queries, 8), strict=True):
         assert np.array_equal(got, want)
     # The previous index still answers with its own labels.
@@ -108,14 +104,14 @@ def test_a_label_only_change_reuses_the_loaded_index_and_writes_a_fresh_builds_b
 
 @pytest.mark.parametrize("change", ["vector", "added", "removed", "parameters", "kind"])
 def test_anything_but_labels_builds_afresh(change, monkeypatch):
-    vectors, ids = _unit(600), np.arange(600, dtype=np.int64) * 7 + 3
+    vectors, ids = unit_vectors(600), np.arange(600, dtype=np.int64) * 7 + 3
     previous = _build("pq-refine", vectors=vectors, ids=ids)
     kind = "pq-refine"
     if change == "vector":  # a kept face re-measured: same id, new embedding
         vectors = vectors.copy()
-        vectors[10] = _unit(1, seed=99)[0]
+        vectors[10] = unit_vectors(1, seed=99)[0]
     elif change == "added":
-        vectors, ids = np.vstack([vectors, _unit(1, seed=98)]), np.append(ids, 10_000)
+        vectors, ids = np.vstack([vectors, unit_vectors(1, seed=98)]), np.append(ids, 10_000)
     elif change == "removed":
         vectors, ids = vectors[1:], ids[1:]
     elif change == "parameters":
@@ -148,7 +144,7 @@ def test_searches_run_on_one_openmp_thread_in_any_thread():
 
     def search_elsewhere():
         faiss.omp_set_num_threads(4)  # a pool thread with FAISS's default
-        built.search(_unit(2, seed=1), 3)
+        built.search(unit_vectors(2, seed=1), 3)
         seen.append(faiss.omp_get_max_threads())
 
     worker = threading.Thread(target=search_elsewhere)
@@ -158,7 +154,7 @@ def test_searches_run_on_one_openmp_thread_in_any_thread():
 
 
 def test_a_file_written_before_this_version_with_hnsw_still_loads(tmp_path):
-    vectors, ids = _unit(300), np.arange(300, dtype=np.int64) * 7 + 3
+    vectors, ids = unit_vectors(300), np.arange(300, dtype=np.int64) * 7 + 3
     inner = faiss.IndexHNSWFlat(16, 16, faiss.METRIC_INNER_PRODUCT)
     hnsw = faiss.IndexIDMap2(inner)
     hnsw.add_with_ids(vectors, ids)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from faces import index as face_index
 from faces import recognition, services
 from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.recognition import Candidate, MatchPolicy, decide_photo
-from faces.tests.people import Library, make_face, make_photo, name_person
+from faces.tests.people import Library, name_person
+from smartgallery.tests.factories import FaceFactory, PhotoFactory, detection_fields
 
 pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
@@ -95,20 +95,12 @@ def test_confirmed_and_not_a_face_faces_survive_every_job(alice, library, model)
 def test_two_faces_of_one_photo_never_get_the_same_person(alice, detections, model, library):
     ariel = name_person(library, alice, "Ariel_Sharon", 3)
     # Two faces of Ariel pasted into one photo: only one may be Ariel.
-    photo = make_photo(alice, "together.jpg")
-    first = make_face(
-        alice,
-        photo,
-        None,
-        model_id=model.model_id,
-        embedding=np.frombuffer(library.faces["Ariel_Sharon"][4].embedding, np.float32),
+    photo = PhotoFactory(owner=alice, original_filename="together.jpg")
+    first = FaceFactory(
+        owner=alice, photo=photo, model_id=model.model_id, embedding=library.faces["Ariel_Sharon"][4].embedding
     )
-    second = make_face(
-        alice,
-        photo,
-        None,
-        model_id=model.model_id,
-        embedding=np.frombuffer(library.faces["Ariel_Sharon"][5].embedding, np.float32),
+    second = FaceFactory(
+        owner=alice, photo=photo, model_id=model.model_id, embedding=library.faces["Ariel_Sharon"][5].embedding
     )
 
     recognition.recognise_photo(photo=photo)
@@ -121,12 +113,8 @@ def test_two_faces_of_one_photo_never_get_the_same_person(alice, detections, mod
 def test_a_photo_with_a_confirmed_person_leaves_that_person_to_it(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon", 3)
     photo = library.faces["Ariel_Sharon"][0].photo
-    twin = make_face(
-        alice,
-        photo,
-        None,
-        model_id=model.model_id,
-        embedding=np.frombuffer(library.faces["Ariel_Sharon"][4].embedding, np.float32),
+    twin = FaceFactory(
+        owner=alice, photo=photo, model_id=model.model_id, embedding=library.faces["Ariel_Sharon"][4].embedding
     )
 
     recognition.recognise_photo(photo=photo)
@@ -175,12 +163,11 @@ def test_the_same_real_person_in_two_accounts_stays_separate(alice, bob, detecti
 
 def test_new_photo_is_recognised_by_the_pipeline_entry_point(alice, library, model, detections):
     ariel = name_person(library, alice, "Ariel_Sharon", 3)
-    photo = make_photo(alice, "new.jpg")
+    photo = PhotoFactory(owner=alice, original_filename="new.jpg")
     from faces.calibration import largest_face
 
-    face = make_face(
-        alice, photo, largest_face(detections["Ariel_Sharon/Ariel_Sharon_0010.jpg"]), model_id=model.model_id
-    )
+    detected = largest_face(detections["Ariel_Sharon/Ariel_Sharon_0010.jpg"])
+    face = FaceFactory(owner=alice, photo=photo, model_id=model.model_id, **detection_fields(detected))
 
     recognition.recognise_photo(photo=photo)
 

@@ -6,23 +6,23 @@ from django.test.utils import CaptureQueriesContext
 
 from faces import selectors
 from faces.models import Face
-from faces.tests.viewdata import make_face, make_person, make_photo
+from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
 
 
 @pytest.mark.django_db
 def test_person_list_counts_faces_photos_and_suggestions_per_person(alice, bob):
-    anna = make_person(alice, "anna", faces=0)
-    ben = make_person(alice, "Ben", faces=0)
-    empty = make_person(alice, "Cleo", faces=0)
-    shared = make_photo(alice)
-    make_face(alice, shared, person=anna, state=Face.State.CONFIRMED)
-    make_face(alice, shared, person=anna, state=Face.State.AUTO)  # same photo: 2 faces, 1 photo
-    make_face(alice, person=anna, state=Face.State.AUTO)
-    make_face(alice, person=anna, state=Face.State.SUGGESTED)
-    make_face(alice, person=ben, state=Face.State.CONFIRMED)
-    make_face(alice, person=ben, state=Face.State.SUGGESTED)
-    make_face(alice, person=ben, state=Face.State.SUGGESTED)
-    make_person(bob, "Anna of Bob", faces=5)
+    anna = PersonFactory(owner=alice, name="anna", faces=0)
+    ben = PersonFactory(owner=alice, name="Ben", faces=0)
+    empty = PersonFactory(owner=alice, name="Cleo", faces=0)
+    shared = PhotoFactory(owner=alice)
+    FaceFactory(owner=alice, photo=shared, person=anna, state=Face.State.CONFIRMED)
+    FaceFactory(owner=alice, photo=shared, person=anna, state=Face.State.AUTO)  # same photo: 2 faces, 1 photo
+    FaceFactory(owner=alice, person=anna, state=Face.State.AUTO)
+    FaceFactory(owner=alice, person=anna, state=Face.State.SUGGESTED)
+    FaceFactory(owner=alice, person=ben, state=Face.State.CONFIRMED)
+    FaceFactory(owner=alice, person=ben, state=Face.State.SUGGESTED)
+    FaceFactory(owner=alice, person=ben, state=Face.State.SUGGESTED)
+    PersonFactory(owner=bob, name="Anna of Bob", faces=5)
 
     with CaptureQueriesContext(connection) as queries:
         persons = selectors.person_list(user=alice)
@@ -35,10 +35,10 @@ def test_person_list_counts_faces_photos_and_suggestions_per_person(alice, bob):
 
 @pytest.mark.django_db
 def test_person_list_orders_by_count_then_name_or_by_name(alice):
-    zoe = make_person(alice, "Zoe", faces=2)
-    adam = make_person(alice, "adam", faces=1)
-    bea = make_person(alice, "Bea", faces=2)
-    hidden = make_person(alice, "Hidden", faces=3, hidden=True)
+    zoe = PersonFactory(owner=alice, name="Zoe", faces=2)
+    adam = PersonFactory(owner=alice, name="adam", faces=1)
+    bea = PersonFactory(owner=alice, name="Bea", faces=2)
+    hidden = PersonFactory(owner=alice, name="Hidden", faces=3, hidden=True)
 
     assert [p.id for p in selectors.person_list(user=alice)] == [bea.id, zoe.id, adam.id]
     assert [p.id for p in selectors.person_list(user=alice, include_hidden=True)] == [
@@ -57,11 +57,11 @@ def test_person_list_orders_by_count_then_name_or_by_name(alice):
 
 @pytest.mark.django_db
 def test_review_queue_keeps_the_most_similar_faces_per_person_and_the_full_count(alice):
-    anna = make_person(alice, "Anna", faces=0)
-    ben = make_person(alice, "Ben", faces=0)
+    anna = PersonFactory(owner=alice, name="Anna", faces=0)
+    ben = PersonFactory(owner=alice, name="Ben", faces=0)
     similarities = [0.31, 0.45, 0.29, 0.44, 0.40]
-    anna_faces = [make_face(alice, person=anna, state=Face.State.SUGGESTED, similarity=s) for s in similarities]
-    ben_faces = [make_face(alice, person=ben, state=Face.State.SUGGESTED, similarity=0.3) for _ in range(2)]
+    anna_faces = [FaceFactory(owner=alice, person=anna, state=Face.State.SUGGESTED, similarity=s) for s in similarities]
+    ben_faces = [FaceFactory(owner=alice, person=ben, state=Face.State.SUGGESTED, similarity=0.3) for _ in range(2)]
 
     items = selectors.review_queue(user=alice, faces_per_person=3)
 

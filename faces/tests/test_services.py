@@ -12,7 +12,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
 from faces import recognition, services, tasks
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
-from faces.tests.people import Library, make_face, make_photo, name_person
+from faces.tests.people import Library, name_person
+from smartgallery.tests.factories import FaceFactory, PhotoFactory
 
 pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
@@ -29,7 +30,7 @@ def _labels_version(user):
 
 
 def _bare_face(user, **fields):
-    return make_face(user, make_photo(user), None, model_id="m", embedding=np.ones(4, np.float32) / 2, **fields)
+    return FaceFactory(owner=user, model_id="m", embedding=(np.ones(4, np.float32) / 2).tobytes(), **fields)
 
 
 # Another user's ids --------------------------------------------------------------------------
@@ -231,12 +232,17 @@ def test_not_a_face_then_undo(alice, library):
 
 
 def test_reassign_releases_a_job_named_photo_mate(alice, model):
-    photo = make_photo(alice)
+    photo = PhotoFactory(owner=alice)
     anna = services.person_create(user=alice, name="Anna")
-    guessed = make_face(
-        alice, photo, None, model_id="m", embedding=np.ones(4, np.float32) / 2, state=Face.State.AUTO, person=anna
+    guessed = FaceFactory(
+        owner=alice,
+        photo=photo,
+        model_id="m",
+        embedding=(np.ones(4, np.float32) / 2).tobytes(),
+        state=Face.State.AUTO,
+        person=anna,
     )
-    other = make_face(alice, photo, None, model_id="m", embedding=np.ones(4, np.float32) / 2)
+    other = FaceFactory(owner=alice, photo=photo, model_id="m", embedding=(np.ones(4, np.float32) / 2).tobytes())
     services.face_assign(user=alice, face_id=other.id, person_id=anna.id)
     guessed.refresh_from_db()
     assert (guessed.state, guessed.person_id) == (Face.State.UNKNOWN, None)

@@ -12,7 +12,8 @@ from django.urls import URLPattern, reverse
 
 from faces import urls as faces_urls
 from faces.models import Face, FaceGroup, FaceRejection, Person
-from faces.tests.viewdata import hx, make_cast, make_face, make_person
+from faces.tests.viewdata import hx, make_cast
+from smartgallery.tests.factories import FaceFactory, PersonFactory
 
 ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group"}
 POST_ONLY = {
@@ -155,7 +156,7 @@ def test_bob_cannot_filter_photos_by_alices_person(bob_client, alice_ids, bob_id
 
 @pytest.mark.django_db
 def test_bob_cannot_use_alices_undo_token(alice, alice_client, bob_client):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     html = alice_client.post(reverse("faces:person_delete", args=[anna.id]), follow=True).content.decode()
     token = html.split('action="/people/undo/')[1].split("/")[0]
     assert bob_client.post(reverse("faces:undo", args=[token])).status_code == 404
@@ -219,7 +220,7 @@ def test_people_pages_carry_the_security_headers(alice_client, alice_ids):
 
 @pytest.mark.django_db
 def test_face_crops_are_served_only_to_their_owner(alice, alice_client, bob_client):
-    face = make_face(alice, crop=True)
+    face = FaceFactory(owner=alice, crop=True)
     url = reverse("gallery:face_crop", args=[face.id])
     response = alice_client.get(url)
     assert response.status_code == 200

@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from faces.models import Face, FaceGroup, FaceRejection, Person
-from faces.tests.viewdata import XSS, XSS_ESCAPED, hx, make_face, make_group, make_person
+from faces.tests.viewdata import XSS, XSS_ESCAPED, hx
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory
 
 
 def url(name, obj):
@@ -15,7 +16,7 @@ def undo_token(html: str) -> str:
 
 @pytest.mark.django_db
 def test_the_panel_renders_as_a_partial_and_as_a_page(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     partial = alice_client.get(url("face", face), **hx()).content.decode()
     assert partial.lstrip().startswith('<div class="face-panel"') and "<html" not in partial
     assert "Who is this?" in partial and 'aria-label="Unknown face"' in partial  # no crop yet: the placeholder
@@ -26,7 +27,7 @@ def test_the_panel_renders_as_a_partial_and_as_a_page(alice_client, alice):
 
 @pytest.mark.django_db
 def test_naming_a_face_creates_the_person_and_confirms_the_face(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     response = alice_client.post(url("face_assign", face), {"name": "Clara", "from": "panel"}, **hx())
     assert response.status_code == 200
     html = response.content.decode()
@@ -39,8 +40,8 @@ def test_naming_a_face_creates_the_person_and_confirms_the_face(alice_client, al
 
 @pytest.mark.django_db
 def test_a_typed_existing_name_picks_that_person_instead_of_a_duplicate(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    face = make_face(alice)
+    anna = PersonFactory(owner=alice, name="Anna")
+    face = FaceFactory(owner=alice)
     alice_client.post(url("face_assign", face), {"name": "anna"}, **hx())
     face.refresh_from_db()
     assert face.person_id == anna.id
@@ -49,8 +50,8 @@ def test_a_typed_existing_name_picks_that_person_instead_of_a_duplicate(alice_cl
 
 @pytest.mark.django_db
 def test_a_person_can_be_picked_by_id(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    face = make_face(alice)
+    anna = PersonFactory(owner=alice, name="Anna")
+    face = FaceFactory(owner=alice)
     alice_client.post(url("face_assign", face), {"person": anna.id})
     face.refresh_from_db()
     assert face.person_id == anna.id and face.state == Face.State.CONFIRMED
@@ -58,7 +59,7 @@ def test_a_person_can_be_picked_by_id(alice_client, alice):
 
 @pytest.mark.django_db
 def test_naming_without_a_name_shows_the_error_in_the_panel(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     response = alice_client.post(url("face_assign", face), {"name": "  ", "from": "panel"}, **hx())
     assert "Type a name or pick a person." in response.content.decode()
     face.refresh_from_db()
@@ -67,8 +68,8 @@ def test_naming_without_a_name_shows_the_error_in_the_panel(alice_client, alice)
 
 @pytest.mark.django_db
 def test_reassign_says_from_whom_to_whom_and_undo_puts_it_back(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
-    ben = make_person(alice, "Ben")
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
+    ben = PersonFactory(owner=alice, name="Ben")
     face = anna.faces.order_by("id").last()
     html = alice_client.post(url("face_assign", face), {"person": ben.id}, **hx()).content.decode()
     assert "Moved from Anna to Ben." in html
@@ -82,8 +83,8 @@ def test_reassign_says_from_whom_to_whom_and_undo_puts_it_back(alice_client, ali
 
 @pytest.mark.django_db
 def test_confirm_a_recognised_face(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    face = make_face(alice, person=anna, state=Face.State.AUTO)
+    anna = PersonFactory(owner=alice, name="Anna")
+    face = FaceFactory(owner=alice, person=anna, state=Face.State.AUTO)
     html = alice_client.post(url("face_confirm", face), {"from": "panel"}, **hx()).content.decode()
     assert "Confirmed Anna." in html
     face.refresh_from_db()
@@ -92,7 +93,7 @@ def test_confirm_a_recognised_face(alice_client, alice):
 
 @pytest.mark.django_db
 def test_confirm_an_unknown_face_is_refused(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     response = alice_client.post(url("face_confirm", face), **hx())
     assert response.headers["HX-Reswap"] == "none"
     assert "no person to confirm" in response.content.decode()
@@ -100,7 +101,7 @@ def test_confirm_an_unknown_face_is_refused(alice_client, alice):
 
 @pytest.mark.django_db
 def test_unassign_remembers_not_this_person(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     face = anna.faces.order_by("id").last()
     html = alice_client.post(url("face_unassign", face), **hx()).content.decode()
     assert "Removed from Anna." in html
@@ -110,7 +111,7 @@ def test_unassign_remembers_not_this_person(alice_client, alice):
 
 @pytest.mark.django_db
 def test_not_a_face_and_undo(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     face = anna.faces.order_by("id").last()
     html = alice_client.post(url("face_not_a_face", face), {"from": "panel"}, **hx()).content.decode()
     assert "Marked as not a face." in html and '<h2 id="face-panel-title">Not a face</h2>' in html
@@ -123,19 +124,19 @@ def test_not_a_face_and_undo(alice_client, alice):
 
 @pytest.mark.django_db
 def test_without_js_a_face_action_redirects_to_a_safe_next_with_a_message(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     response = alice_client.post(url("face_assign", face), {"name": "Dora", "next": "/people/"}, follow=True)
     assert response.redirect_chain[0][0] == "/people/"
     html = response.content.decode()
     assert "Named Dora." in html and "/people/undo/" in html
-    face2 = make_face(alice)
+    face2 = FaceFactory(owner=alice)
     response = alice_client.post(url("face_assign", face2), {"name": "Dora", "next": "https://evil.example/"})
     assert response.url == url("face", face2)
 
 
 @pytest.mark.django_db
 def test_names_are_escaped_in_the_panel_and_the_toast(alice_client, alice):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     html = alice_client.post(url("face_assign", face), {"name": XSS, "from": "panel"}, **hx()).content.decode()
     assert XSS not in html and XSS_ESCAPED in html
     for response in (alice_client.get(url("face", face), **hx()), alice_client.get(url("face", face))):
@@ -145,7 +146,7 @@ def test_names_are_escaped_in_the_panel_and_the_toast(alice_client, alice):
 
 @pytest.mark.django_db
 def test_naming_a_whole_group_confirms_its_faces(alice_client, alice):
-    group = make_group(alice, faces=3)
+    group = FaceGroupFactory(owner=alice, faces=3)
     face_ids = list(group.faces.values_list("id", flat=True))
     response = alice_client.post(url("group_name", group), {"name": "Eve", "all": "1"}, **hx())
     assert "Named 3 faces Eve." in response.content.decode()
@@ -155,7 +156,7 @@ def test_naming_a_whole_group_confirms_its_faces(alice_client, alice):
 
 @pytest.mark.django_db
 def test_naming_part_of_a_group_leaves_the_rest(alice_client, alice):
-    group = make_group(alice, faces=4)
+    group = FaceGroupFactory(owner=alice, faces=4)
     picked = list(group.faces.order_by("id").values_list("id", flat=True)[:2])
     response = alice_client.post(url("group_name", group), {"name": "Finn", "face": picked}, follow=True)
     assert response.redirect_chain[-1][0] == url("group", group)
@@ -166,7 +167,7 @@ def test_naming_part_of_a_group_leaves_the_rest(alice_client, alice):
 
 @pytest.mark.django_db
 def test_naming_part_of_a_group_needs_picked_faces(alice_client, alice):
-    group = make_group(alice, faces=2)
+    group = FaceGroupFactory(owner=alice, faces=2)
     response = alice_client.post(url("group_name", group), {"name": "Finn"}, follow=True)
     assert "Pick at least one face." in response.content.decode()
     assert not Person.objects.filter(owner=alice, name="Finn").exists()
@@ -174,8 +175,8 @@ def test_naming_part_of_a_group_needs_picked_faces(alice_client, alice):
 
 @pytest.mark.django_db
 def test_a_face_of_another_group_cannot_be_named_through_this_one(alice_client, alice):
-    group = make_group(alice, faces=2)
-    other = make_group(alice, faces=1)
+    group = FaceGroupFactory(owner=alice, faces=2)
+    other = FaceGroupFactory(owner=alice, faces=1)
     response = alice_client.post(
         url("group_name", group), {"name": "Finn", "face": [other.faces.get().id]}, follow=True
     )
@@ -184,14 +185,14 @@ def test_a_face_of_another_group_cannot_be_named_through_this_one(alice_client, 
 
 @pytest.mark.django_db
 def test_the_group_page_lists_its_faces_to_pick(alice_client, alice):
-    group = make_group(alice, faces=3, crop=True)
+    group = FaceGroupFactory(owner=alice, faces=3, faces__crop=True)
     html = alice_client.get(url("group", group)).content.decode()
     assert html.count('name="face"') == 3 and html.count('alt="Unknown face"') == 3
 
 
 @pytest.mark.django_db
 def test_dismissing_a_group_and_undo(alice_client, alice):
-    group = make_group(alice, faces=2)
+    group = FaceGroupFactory(owner=alice, faces=2)
     html = alice_client.post(url("group_dismiss", group), **hx()).content.decode()
     assert "Group dismissed." in html
     assert FaceGroup.objects.get(pk=group.pk).dismissed
@@ -202,7 +203,7 @@ def test_dismissing_a_group_and_undo(alice_client, alice):
 @pytest.mark.django_db
 def test_the_photo_page_can_open_the_face_panel(alice_client, alice):
     """The panel is reachable from the photo page's face boxes (the gallery's photo page)."""
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
     face.photo.preview = f"{alice.pk}/derivatives/preview.jpg"
     face.photo.save(update_fields=["preview"])
     html = alice_client.get(reverse("gallery:photo", args=[face.photo_id])).content.decode()

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import Face
-from faces.tests.viewdata import XSS, XSS_ESCAPED, hx, make_face, make_person, make_photo
+from faces.tests.viewdata import XSS, XSS_ESCAPED, hx
+from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
 
 URL = reverse("faces:photo_filter")
 
@@ -13,12 +14,12 @@ URL = reverse("faces:photo_filter")
 @pytest.fixture
 def family(alice):
     """Photos: anna alone (2020), ben alone (2021), both (2022), both but ben only suggested (2023)."""
-    anna, ben = make_person(alice, "Anna", faces=0), make_person(alice, "Ben", faces=0)
+    anna, ben = PersonFactory(owner=alice, name="Anna", faces=0), PersonFactory(owner=alice, name="Ben", faces=0)
 
     def photo(year, *faces):
-        p = make_photo(alice, taken_at=datetime.datetime(year, 6, 1, 12, tzinfo=datetime.UTC))
+        p = PhotoFactory(owner=alice, taken_at=datetime.datetime(year, 6, 1, 12, tzinfo=datetime.UTC))
         for person, state in faces:
-            make_face(alice, p, person=person, state=state)
+            FaceFactory(owner=alice, photo=p, person=person, state=state)
         return p
 
     confirmed, suggested = Face.State.CONFIRMED, Face.State.SUGGESTED
@@ -94,10 +95,12 @@ def test_without_people_it_asks_to_pick_some(alice_client, family):
 
 @pytest.mark.django_db
 def test_results_are_paginated_with_load_more(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=0)
+    anna = PersonFactory(owner=alice, name="Anna", faces=0)
     start = timezone.now()
     for i in range(63):
-        make_face(alice, make_photo(alice, taken_at=start - datetime.timedelta(hours=i)), person=anna)
+        FaceFactory(
+            owner=alice, photo=PhotoFactory(owner=alice, taken_at=start - datetime.timedelta(hours=i)), person=anna
+        )
     html = alice_client.get(URL, {"person": anna.id}).content.decode()
     assert html.count('class="photo-tile"') == 60 and "Load more photos" in html
     cursor = html.split("after=")[1].split('"')[0]
@@ -112,7 +115,7 @@ def test_a_non_numeric_person_is_a_form_error(alice_client, family):
 
 @pytest.mark.django_db
 def test_names_and_filenames_are_escaped(alice_client, alice):
-    evil = make_person(alice, XSS, faces=0)
-    make_face(alice, make_photo(alice, name=XSS + ".jpg"), person=evil)
+    evil = PersonFactory(owner=alice, name=XSS, faces=0)
+    FaceFactory(owner=alice, photo=PhotoFactory(owner=alice, original_filename=XSS + ".jpg"), person=evil)
     html = alice_client.get(URL, {"person": evil.id}).content.decode()
     assert XSS not in html and XSS_ESCAPED in html

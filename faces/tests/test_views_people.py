@@ -2,18 +2,8 @@ import pytest
 from django.urls import reverse
 
 from faces.models import Face, Person
-from faces.tests.viewdata import (
-    REQUEST_OVERHEAD_QUERIES,
-    XSS,
-    XSS_ESCAPED,
-    count_queries,
-    hx,
-    make_cast,
-    make_face,
-    make_group,
-    make_person,
-    make_photo,
-)
+from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, XSS, XSS_ESCAPED, count_queries, hx, make_cast
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory, PhotoFactory
 
 URL = reverse("faces:people")
 
@@ -40,8 +30,8 @@ def test_it_shows_only_the_users_own_people(alice_client, alice, bob):
 
 @pytest.mark.django_db
 def test_it_sorts_by_count_or_by_name(alice_client, alice):
-    make_person(alice, "Zoe", faces=3)
-    make_person(alice, "Adam", faces=1)
+    PersonFactory(owner=alice, name="Zoe", faces=3)
+    PersonFactory(owner=alice, name="Adam", faces=1)
     by_count = alice_client.get(URL).content.decode()
     assert by_count.index("Zoe") < by_count.index("Adam")
     by_name = alice_client.get(URL, {"sort": "name"}).content.decode()
@@ -50,7 +40,7 @@ def test_it_sorts_by_count_or_by_name(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_sort_toggle_swaps_only_the_list_on_htmx(alice_client, alice):
-    make_person(alice, "Zoe")
+    PersonFactory(owner=alice, name="Zoe")
     response = alice_client.get(URL, {"sort": "name"}, **hx(HTTP_HX_TARGET="people-list"))
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="people-list"')
@@ -59,8 +49,8 @@ def test_the_sort_toggle_swaps_only_the_list_on_htmx(alice_client, alice):
 
 @pytest.mark.django_db
 def test_hidden_people_stay_behind_a_toggle(alice_client, alice):
-    make_person(alice, "Visible")
-    make_person(alice, "Shy", hidden=True)
+    PersonFactory(owner=alice, name="Visible")
+    PersonFactory(owner=alice, name="Shy", hidden=True)
     html = alice_client.get(URL).content.decode()
     assert "Visible" in html and 'class="person-name">Shy<' not in html
     assert "Show hidden people (1)" in html
@@ -70,8 +60,8 @@ def test_hidden_people_stay_behind_a_toggle(alice_client, alice):
 
 @pytest.mark.django_db
 def test_groups_come_largest_first_with_a_few_sample_faces(alice_client, alice):
-    small = make_group(alice, faces=2)
-    big = make_group(alice, faces=9, crop=True)
+    small = FaceGroupFactory(owner=alice, faces=2)
+    big = FaceGroupFactory(owner=alice, faces=9, faces__crop=True)
     html = alice_client.get(URL).content.decode()
     assert html.index(f'id="group-{big.id}"') < html.index(f'id="group-{small.id}"')
     big_card = html[html.index(f'id="group-{big.id}"') : html.index(f'id="group-{small.id}"')]
@@ -87,15 +77,15 @@ def test_the_empty_state_invites_to_upload(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_empty_state_with_photos_invites_to_name_a_face(alice_client, alice):
-    make_photo(alice)
+    PhotoFactory(owner=alice)
     html = alice_client.get(URL).content.decode()
     assert "click a face to name it" in html
 
 
 @pytest.mark.django_db
 def test_face_thumbnails_use_the_owner_checked_crop_url_or_a_placeholder(alice_client, alice):
-    with_crop = make_person(alice, "Cropped", crop=True)
-    make_person(alice, "Uncropped")
+    with_crop = PersonFactory(owner=alice, name="Cropped", faces__crop=True)
+    PersonFactory(owner=alice, name="Uncropped")
     html = alice_client.get(URL).content.decode()
     assert reverse("gallery:face_crop", args=[with_crop.cover_face_id]) in html
     assert 'class="face-thumb face-placeholder" role="img" aria-label="Uncropped"' in html
@@ -103,7 +93,7 @@ def test_face_thumbnails_use_the_owner_checked_crop_url_or_a_placeholder(alice_c
 
 @pytest.mark.django_db
 def test_names_are_escaped_in_the_page_and_the_partial(alice_client, alice):
-    make_person(alice, XSS)
+    PersonFactory(owner=alice, name=XSS)
     for response in (
         alice_client.get(URL),
         alice_client.get(URL, **hx(HTTP_HX_TARGET="people-list")),
@@ -122,9 +112,9 @@ def test_anonymous_is_sent_to_login(client):
 
 def _many(owner, n):
     for i in range(n):
-        person = make_person(owner, f"Person {owner.pk}-{i}", faces=2, crop=True)
-        make_face(owner, person=person, state=Face.State.SUGGESTED)
-        make_group(owner, faces=8)
+        person = PersonFactory(owner=owner, name=f"Person {owner.pk}-{i}", faces=2, faces__crop=True)
+        FaceFactory(owner=owner, person=person, state=Face.State.SUGGESTED)
+        FaceGroupFactory(owner=owner, faces=8)
 
 
 @pytest.mark.django_db

@@ -5,16 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import Face, FaceRejection, Person
-from faces.tests.viewdata import (
-    REQUEST_OVERHEAD_QUERIES,
-    XSS,
-    XSS_ESCAPED,
-    count_queries,
-    hx,
-    make_face,
-    make_person,
-    make_photo,
-)
+from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, XSS, XSS_ESCAPED, count_queries, hx
+from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
 
 
 def url(name, person):
@@ -23,8 +15,8 @@ def url(name, person):
 
 @pytest.mark.django_db
 def test_it_shows_the_person_with_counts_and_photos(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=3)
-    make_face(alice, person=anna, state=Face.State.SUGGESTED)
+    anna = PersonFactory(owner=alice, name="Anna", faces=3)
+    FaceFactory(owner=alice, person=anna, state=Face.State.SUGGESTED)
     html = alice_client.get(url("person", anna)).content.decode()
     assert "<h1" in html and "Anna" in html
     assert "3 faces · 3 photos" in html and "1 suggestion to review" in html
@@ -35,10 +27,12 @@ def test_it_shows_the_person_with_counts_and_photos(alice_client, alice):
 
 @pytest.mark.django_db
 def test_photos_are_paginated_with_a_keyset_cursor_and_load_more(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=0)
+    anna = PersonFactory(owner=alice, name="Anna", faces=0)
     start = timezone.now()
     faces = [
-        make_face(alice, make_photo(alice, taken_at=start - datetime.timedelta(hours=i)), person=anna)
+        FaceFactory(
+            owner=alice, photo=PhotoFactory(owner=alice, taken_at=start - datetime.timedelta(hours=i)), person=anna
+        )
         for i in range(65)
     ]
     html = alice_client.get(url("person", anna)).content.decode()
@@ -54,14 +48,14 @@ def test_photos_are_paginated_with_a_keyset_cursor_and_load_more(alice_client, a
 
 @pytest.mark.django_db
 def test_a_bad_cursor_starts_from_the_top(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     response = alice_client.get(url("person", anna), {"after": "garbage"})
     assert response.status_code == 200 and response.content.decode().count('class="tile"') == 2
 
 
 @pytest.mark.django_db
 def test_rename_inline_swaps_the_heading(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     response = alice_client.post(url("person_rename", anna), {"name": "  Anna   Maria "}, **hx())
     assert response.status_code == 200
     html = response.content.decode()
@@ -73,7 +67,7 @@ def test_rename_inline_swaps_the_heading(alice_client, alice):
 
 @pytest.mark.django_db
 def test_rename_without_js_redirects_back_with_a_message(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     response = alice_client.post(url("person_rename", anna), {"name": "Annie"}, follow=True)
     assert response.redirect_chain[-1][0] == url("person", anna)
     assert "Renamed." in response.content.decode()
@@ -81,7 +75,7 @@ def test_rename_without_js_redirects_back_with_a_message(alice_client, alice):
 
 @pytest.mark.django_db
 def test_an_empty_name_is_refused_and_nothing_changes(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     response = alice_client.post(url("person_rename", anna), {"name": "   "}, **hx())
     assert response.status_code == 200 and "errorlist" in response.content.decode()
     anna.refresh_from_db()
@@ -90,7 +84,7 @@ def test_an_empty_name_is_refused_and_nothing_changes(alice_client, alice):
 
 @pytest.mark.django_db
 def test_names_are_escaped_in_the_page_and_the_heading_partial(alice_client, alice):
-    evil = make_person(alice, XSS)
+    evil = PersonFactory(owner=alice, name=XSS)
     page = alice_client.get(url("person", evil)).content.decode()
     partial = alice_client.get(url("person", evil), **hx(HTTP_HX_TARGET="person-heading")).content.decode()
     renamed = alice_client.post(url("person_rename", evil), {"name": XSS + "!"}, **hx()).content.decode()
@@ -100,7 +94,7 @@ def test_names_are_escaped_in_the_page_and_the_heading_partial(alice_client, ali
 
 @pytest.mark.django_db
 def test_birth_date_is_saved_and_a_future_one_refused(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     alice_client.post(url("person_birth_date", anna), {"birth_date": "1990-05-17"}, **hx())
     anna.refresh_from_db()
     assert anna.birth_date == datetime.date(1990, 5, 17)
@@ -113,7 +107,7 @@ def test_birth_date_is_saved_and_a_future_one_refused(alice_client, alice):
 
 @pytest.mark.django_db
 def test_hide_and_unhide(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     alice_client.post(url("person_hide", anna), **hx())
     anna.refresh_from_db()
     assert anna.hidden
@@ -124,7 +118,7 @@ def test_hide_and_unhide(alice_client, alice):
 
 @pytest.mark.django_db
 def test_set_the_cover_face(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=3)
+    anna = PersonFactory(owner=alice, name="Anna", faces=3)
     chosen = anna.faces.order_by("-id").first()
     response = alice_client.post(url("person_cover", anna), {"face": chosen.id}, **hx())
     assert response.status_code == 200 and "facesChanged" in response.headers["HX-Trigger"]
@@ -134,8 +128,8 @@ def test_set_the_cover_face(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_cover_must_be_one_of_the_persons_faces(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    ben = make_person(alice, "Ben")
+    anna = PersonFactory(owner=alice, name="Anna")
+    ben = PersonFactory(owner=alice, name="Ben")
     response = alice_client.post(url("person_cover", anna), {"face": ben.cover_face_id}, **hx())
     assert "cover must be one of this person" in response.content.decode()
     anna.refresh_from_db()
@@ -144,7 +138,7 @@ def test_the_cover_must_be_one_of_the_persons_faces(alice_client, alice):
 
 @pytest.mark.django_db
 def test_not_this_person_on_a_tile_removes_it_and_is_remembered(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     face = anna.faces.first()
     response = alice_client.post(
         reverse("faces:face_reject", args=[face.id]), {"person": anna.id, "from": "tile"}, **hx()
@@ -158,12 +152,12 @@ def test_not_this_person_on_a_tile_removes_it_and_is_remembered(alice_client, al
 
 @pytest.mark.django_db
 def test_merge_page_ranks_candidates_by_similarity(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=0)
-    twin = make_person(alice, "Anna twin", faces=0)
-    stranger = make_person(alice, "Stranger", faces=0)
-    shared = make_face(alice, person=anna).embedding
-    make_face(alice, person=twin, embedding=shared)
-    make_face(alice, person=stranger)
+    anna = PersonFactory(owner=alice, name="Anna", faces=0)
+    twin = PersonFactory(owner=alice, name="Anna twin", faces=0)
+    stranger = PersonFactory(owner=alice, name="Stranger", faces=0)
+    shared = FaceFactory(owner=alice, person=anna).embedding
+    FaceFactory(owner=alice, person=twin, embedding=shared)
+    FaceFactory(owner=alice, person=stranger)
     html = alice_client.get(url("person_merge", anna)).content.decode()
     assert "Most alike" in html
     assert html.index("Merge into Anna twin") < html.index("Merge into Stranger")
@@ -171,8 +165,8 @@ def test_merge_page_ranks_candidates_by_similarity(alice_client, alice):
 
 @pytest.mark.django_db
 def test_merge_moves_the_faces_and_can_be_undone(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
-    annie = make_person(alice, "Annie", faces=1)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
+    annie = PersonFactory(owner=alice, name="Annie", faces=1)
     response = alice_client.post(url("person_merge", annie), {"into": anna.id}, follow=True)
     assert response.redirect_chain[-1][0] == url("person", anna)
     html = response.content.decode()
@@ -189,15 +183,15 @@ def test_merge_moves_the_faces_and_can_be_undone(alice_client, alice):
 
 @pytest.mark.django_db
 def test_merge_on_htmx_redirects_the_client(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    annie = make_person(alice, "Annie")
+    anna = PersonFactory(owner=alice, name="Anna")
+    annie = PersonFactory(owner=alice, name="Annie")
     response = alice_client.post(url("person_merge", annie), {"into": anna.id}, **hx())
     assert response.headers["HX-Redirect"] == url("person", anna)
 
 
 @pytest.mark.django_db
 def test_a_person_cannot_be_merged_into_itself(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     response = alice_client.post(url("person_merge", anna), {"into": anna.id}, follow=True)
     assert "cannot be merged into itself" in response.content.decode()
     assert Person.objects.for_user(alice).filter(pk=anna.pk).exists()
@@ -205,7 +199,7 @@ def test_a_person_cannot_be_merged_into_itself(alice_client, alice):
 
 @pytest.mark.django_db
 def test_delete_makes_faces_unknown_and_undo_brings_all_back(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=2)
+    anna = PersonFactory(owner=alice, name="Anna", faces=2)
     face_ids = list(anna.faces.values_list("id", flat=True))
     response = alice_client.post(url("person_delete", anna), follow=True)
     assert response.redirect_chain[-1][0] == reverse("faces:people")
@@ -223,7 +217,7 @@ def test_delete_makes_faces_unknown_and_undo_brings_all_back(alice_client, alice
 
 @pytest.mark.django_db
 def test_an_undo_token_works_once(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     html = alice_client.post(url("person_delete", anna), follow=True).content.decode()
     token = html.split('action="/people/undo/')[1].split("/")[0]
     assert alice_client.post(reverse("faces:undo", args=[token])).status_code == 302
@@ -232,7 +226,7 @@ def test_an_undo_token_works_once(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_undo_payload_never_leaves_the_server(alice_client, alice):
-    anna = make_person(alice, "Anna", faces=1)
+    anna = PersonFactory(owner=alice, name="Anna", faces=1)
     face = anna.cover_face
     response = alice_client.post(reverse("faces:face_not_a_face", args=[face.id]), **hx())
     html = response.content.decode()
@@ -244,10 +238,10 @@ def test_the_undo_payload_never_leaves_the_server(alice_client, alice):
 def test_the_page_query_count_does_not_grow_with_photos(
     alice_client, alice, bob_client, bob, django_assert_max_num_queries
 ):
-    small = make_person(bob, "Small", faces=2, crop=True)
-    big = make_person(alice, "Big", faces=80, crop=True)
+    small = PersonFactory(owner=bob, name="Small", faces=2, faces__crop=True)
+    big = PersonFactory(owner=alice, name="Big", faces=80, faces__crop=True)
     for _ in range(10):
-        make_face(alice, person=big, state=Face.State.SUGGESTED)
+        FaceFactory(owner=alice, person=big, state=Face.State.SUGGESTED)
     assert count_queries(alice_client, url("person", big)) == count_queries(bob_client, url("person", small))
     with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 6):
         alice_client.get(url("person", big))

@@ -5,29 +5,23 @@ from django.conf import settings
 from django.urls import reverse
 
 from faces.models import Face, FaceRejection
-from faces.tests.viewdata import (
-    REQUEST_OVERHEAD_QUERIES,
-    XSS,
-    XSS_ESCAPED,
-    count_queries,
-    hx,
-    make_face,
-    make_person,
-)
+from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, XSS, XSS_ESCAPED, count_queries, hx
+from smartgallery.tests.factories import FaceFactory, PersonFactory
 
 URL = reverse("faces:review")
 
 
 def suggest(owner, person, n, similarity=0.5):
     return [
-        make_face(owner, person=person, state=Face.State.SUGGESTED, similarity=similarity - i / 100) for i in range(n)
+        FaceFactory(owner=owner, person=person, state=Face.State.SUGGESTED, similarity=similarity - i / 100)
+        for i in range(n)
     ]
 
 
 @pytest.mark.django_db
 def test_it_asks_about_the_person_with_the_most_suggestions_first(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    ben = make_person(alice, "Ben")
+    anna = PersonFactory(owner=alice, name="Anna")
+    ben = PersonFactory(owner=alice, name="Ben")
     suggest(alice, anna, 1)
     best = suggest(alice, ben, 3)[0]
     html = alice_client.get(URL).content.decode()
@@ -39,7 +33,7 @@ def test_it_asks_about_the_person_with_the_most_suggestions_first(alice_client, 
 
 @pytest.mark.django_db
 def test_yes_confirms_and_swaps_in_the_next_suggestion(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     first, second = suggest(alice, anna, 2)
     response = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review", "i": "0"}, **hx())
     html = response.content.decode()
@@ -52,7 +46,7 @@ def test_yes_confirms_and_swaps_in_the_next_suggestion(alice_client, alice):
 
 @pytest.mark.django_db
 def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     first, second = suggest(alice, anna, 2)
     html = alice_client.post(
         reverse("faces:face_reject", args=[first.id]), {"from": "review", "i": "0", "person": anna.id}, **hx()
@@ -65,7 +59,7 @@ def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     (only,) = suggest(alice, anna, 1)
     html = alice_client.post(reverse("faces:face_confirm", args=[only.id]), {"from": "review"}, **hx()).content.decode()
     assert "0 suggestions left" in html and "Nothing to review" in html
@@ -73,7 +67,7 @@ def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
 
 @pytest.mark.django_db
 def test_without_js_yes_redirects_back_to_the_queue(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     first, _ = suggest(alice, anna, 2)
     response = alice_client.post(
         reverse("faces:face_confirm", args=[first.id]), {"from": "review", "next": URL + "?i=0"}, follow=True
@@ -84,7 +78,7 @@ def test_without_js_yes_redirects_back_to_the_queue(alice_client, alice):
 
 @pytest.mark.django_db
 def test_arrows_move_through_the_queue(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     first, second, third = suggest(alice, anna, 3)
     html = alice_client.get(URL, {"i": "1"}, **hx(HTTP_HX_TARGET="review-card")).content.decode()
     assert reverse("faces:face_confirm", args=[second.id]) in html
@@ -96,8 +90,8 @@ def test_arrows_move_through_the_queue(alice_client, alice):
 
 @pytest.mark.django_db
 def test_grid_mode_groups_by_person_biggest_first(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    ben = make_person(alice, "Ben")
+    anna = PersonFactory(owner=alice, name="Anna")
+    ben = PersonFactory(owner=alice, name="Ben")
     suggest(alice, anna, 1)
     suggest(alice, ben, 2)
     html = alice_client.get(URL, {"mode": "grid"}).content.decode()
@@ -107,7 +101,7 @@ def test_grid_mode_groups_by_person_biggest_first(alice_client, alice):
 
 @pytest.mark.django_db
 def test_a_grid_answer_removes_the_tile_and_updates_the_count(alice_client, alice):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     first, _ = suggest(alice, anna, 2)
     html = alice_client.post(
         reverse("faces:face_confirm", args=[first.id]), {"from": "review-grid"}, **hx()
@@ -118,14 +112,14 @@ def test_a_grid_answer_removes_the_tile_and_updates_the_count(alice_client, alic
 
 @pytest.mark.django_db
 def test_the_queue_is_empty_without_suggestions(alice_client, alice):
-    make_person(alice, "Anna")
+    PersonFactory(owner=alice, name="Anna")
     html = alice_client.get(URL).content.decode()
     assert "Nothing to review" in html and "0 suggestions left" in html
 
 
 @pytest.mark.django_db
 def test_names_are_escaped_in_the_page_and_the_card(alice_client, alice):
-    evil = make_person(alice, XSS)
+    evil = PersonFactory(owner=alice, name=XSS)
     first, _ = suggest(alice, evil, 2)
     responses = [
         alice_client.get(URL),
@@ -151,9 +145,9 @@ def test_the_keyboard_shortcuts_live_in_a_static_file(alice_client):
 def test_the_page_query_count_does_not_grow_with_suggestions(
     alice_client, alice, bob_client, bob, django_assert_max_num_queries
 ):
-    suggest(bob, make_person(bob, "B"), 1)
+    suggest(bob, PersonFactory(owner=bob, name="B"), 1)
     for i in range(15):
-        suggest(alice, make_person(alice, f"P{i}", crop=True), 5)
+        suggest(alice, PersonFactory(owner=alice, name=f"P{i}", faces__crop=True), 5)
     for mode in ("one", "grid"):
         assert count_queries(alice_client, URL + f"?mode={mode}") == count_queries(bob_client, URL + f"?mode={mode}")
         with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 5):

@@ -1,27 +1,6 @@
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from gallery import services
-from gallery.services import photo_create
-from gallery.tests import images
-
-
-@pytest.fixture
-def make_photo():
-    """Store a photo through the upload service (no worker involved)."""
-
-    def make(owner, data: bytes | None = None, name: str = "photo.jpg", **fields):
-        content = data if data is not None else images.jpeg_bytes(color=(make.counter % 256, 90, 30))
-        make.counter += 1
-        photo, _ = photo_create(owner=owner, file=SimpleUploadedFile(name, content), filename=name)
-        if fields:
-            for key, value in fields.items():
-                setattr(photo, key, value)
-            photo.save()
-        return photo
-
-    make.counter = 0
-    return make
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from faces.models import Face
 from gallery import urls as gallery_urls
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 POST_ONLY = {"retry", "delete"}
 ID_ROUTES = [p.name for p in gallery_urls.urlpatterns if isinstance(p, URLPattern) and "<int:pk>" in str(p.pattern)]
@@ -17,8 +18,8 @@ FACE_ROUTES = {"face_crop"}
 
 
 @pytest.fixture
-def alices(alice, make_photo):
-    photo = make_photo(alice, images.jpeg_bytes(200, 150))
+def alices(alice):
+    photo = upload_photo(alice, images.jpeg_bytes(200, 150))
     photo.thumbnail.name = photo.preview.name = photo.original.name  # media present for every route
     photo.status = Photo.Status.FAILED
     photo.save()
@@ -52,8 +53,8 @@ def test_alice_reaches_her_own_objects(alice_client, alices, name):
 
 @pytest.mark.parametrize("htmx", [False, True])
 @pytest.mark.parametrize("name", ID_ROUTES)
-def test_b1_b2_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, bob, alices, make_photo, name, htmx):
-    make_photo(bob)  # bob has data of his own
+def test_b1_b2_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, bob, alices, name, htmx):
+    upload_photo(bob)  # bob has data of his own
     before = snapshot()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     method = bob_client.post if name in POST_ONLY else bob_client.get

@@ -4,16 +4,17 @@ from django.core.files.storage import default_storage
 
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 
 def test_deleting_alice_removes_her_photos_and_files_and_leaves_bob_alone(
-    alice, bob, make_photo, django_capture_on_commit_callbacks
+    alice, bob, django_capture_on_commit_callbacks
 ):
     from accounts.services import user_delete
 
-    mine = make_photo(alice, images.jpeg_bytes(50, 50))
+    mine = upload_photo(alice, images.jpeg_bytes(50, 50))
     crop = default_storage.save(f"{alice.pk}/faces/a.jpg", default_storage.open(mine.original.name))
-    bobs = make_photo(bob, images.jpeg_bytes(50, 50))
+    bobs = upload_photo(bob, images.jpeg_bytes(50, 50))
     with django_capture_on_commit_callbacks(execute=True):
         user_delete(user=alice)
     assert not Photo.objects.filter(pk=mine.pk).exists()

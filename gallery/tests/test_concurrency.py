@@ -23,6 +23,7 @@ from gallery import services, tasks
 from gallery.models import Photo
 from gallery.tests import images
 from gallery.tests.threads import WAIT_SECONDS, Gate, Runner
+from smartgallery.tests.factories import upload_photo
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -38,9 +39,9 @@ def media_files(owner) -> set[str]:
 
 @pytest.mark.parametrize("moment", ["during-detection", "after-the-faces-were-stored"])
 def test_f4_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_quietly(
-    alice, alice_client, make_photo, no_broker, monkeypatch, caplog, moment
+    alice, alice_client, no_broker, monkeypatch, caplog, moment
 ):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     services.photo_process(photo_id=photo.pk, task_id="first")
     named = Face.objects.filter(photo=photo).first()
     face_services.face_assign(user=alice, face_id=named.pk, name="Sam")  # a reference face of the index

@@ -27,6 +27,7 @@ from faces.models import Face
 from gallery import services, tasks
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 mariadb_only = pytest.mark.skipif(
     settings.DATABASE_VENDOR != "mysql", reason="KILL <connection id> is MariaDB/MySQL; SQLite has no server"
@@ -77,10 +78,8 @@ class EngineWith:
 
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
-def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(
-    alice, make_photo, no_broker, monkeypatch
-):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(alice, no_broker, monkeypatch):
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     killed = []
 
     def kill_mine():
@@ -100,9 +99,9 @@ def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
 def test_d10_a_connection_killed_inside_the_write_transaction_writes_nothing_and_the_task_retries(
-    alice, make_photo, no_broker, monkeypatch
+    alice, no_broker, monkeypatch
 ):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     original = media_files(alice)
     real_store = services.photo_faces_store
     seen: dict[str, object] = {}
@@ -209,12 +208,12 @@ def test_d12_a_disk_full_during_an_upload_is_a_clean_507_and_leaves_no_file(alic
 @pytest.mark.parametrize("attempts_left", [True, False], ids=["retried", "failed"])
 @pytest.mark.parametrize("folder", ["derivatives", "faces"], ids=["thumbnail", "face-crop"])
 def test_d12_a_disk_full_while_the_worker_writes_leaves_no_half_state(
-    alice, make_photo, no_broker, monkeypatch, settings, attempts_left, folder
+    alice, no_broker, monkeypatch, settings, attempts_left, folder
 ):
     """The second file of its kind fails midway (the thumbnail after the preview, the second
     face crop): the attempt leaves nothing, the task retries, or fails with the reason."""
     settings.SMARTGALLERY_MAX_ATTEMPTS = 2
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     original = media_files(alice)
     failures = {"left": 1 if attempts_left else 99}
     written: list[str] = []

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 
 @pytest.fixture
@@ -58,12 +59,12 @@ def test_it_refuses_an_unknown_user_or_folder(folder, alice):
         run(str(folder / "missing"), "--user", "alice@example.com")
 
 
-def test_requeue_stuck_command_uses_the_sweeper(alice, make_photo):
+def test_requeue_stuck_command_uses_the_sweeper(alice):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    photo = make_photo(alice)
+    photo = upload_photo(alice)
     Photo.objects.filter(pk=photo.pk).update(queued_at=timezone.now() - timedelta(days=1))
     out = io.StringIO()
     call_command("requeue_stuck", stdout=out)

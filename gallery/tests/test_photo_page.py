@@ -8,10 +8,11 @@ from django.urls import reverse
 from faces.models import Face, Person, RecognitionIndex
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 
-def done_photo(make_photo, owner, taken_at=None):
-    photo = make_photo(owner, images.jpeg_bytes(400, 200, color=(len(Photo.objects.all()) * 9 % 256, 1, 1)))
+def done_photo(owner, taken_at=None):
+    photo = upload_photo(owner, images.jpeg_bytes(400, 200, color=(len(Photo.objects.all()) * 9 % 256, 1, 1)))
     photo.preview.name = photo.thumbnail.name = photo.original.name
     photo.status = "done"
     if taken_at:
@@ -20,8 +21,8 @@ def done_photo(make_photo, owner, taken_at=None):
     return photo
 
 
-def test_faces_are_drawn_in_percent_of_the_image_with_their_kind(alice_client, alice, make_photo):
-    photo = done_photo(make_photo, alice)
+def test_faces_are_drawn_in_percent_of_the_image_with_their_kind(alice_client, alice):
+    photo = done_photo(alice)
     ann = Person.objects.create(owner=alice, name="Ann <script>")
     Face.objects.create(owner=alice, photo=photo, x1=100, y1=50, x2=200, y2=150, det_score=0.9, size_px=100)
     Face.objects.create(
@@ -41,24 +42,24 @@ def test_faces_are_drawn_in_percent_of_the_image_with_their_kind(alice_client, a
     assert "<script>" not in content.split("</header>")[1].split("<footer")[0]
 
 
-def test_previous_and_next_follow_the_timeline(alice_client, alice, make_photo):
+def test_previous_and_next_follow_the_timeline(alice_client, alice):
     base = datetime(2024, 5, 1, tzinfo=UTC)
-    old, middle, new = (done_photo(make_photo, alice, base + timedelta(days=i)) for i in range(3))
+    old, middle, new = (done_photo(alice, base + timedelta(days=i)) for i in range(3))
     content = alice_client.get(reverse("gallery:photo", args=[middle.pk])).content.decode()
     assert f'rel="prev" href="{reverse("gallery:photo", args=[new.pk])}"' in content
     assert f'rel="next" href="{reverse("gallery:photo", args=[old.pk])}"' in content
 
 
-def test_neighbours_never_cross_to_another_user(alice_client, alice, bob, make_photo):
-    mine = done_photo(make_photo, alice)
-    done_photo(make_photo, bob)
+def test_neighbours_never_cross_to_another_user(alice_client, alice, bob):
+    mine = done_photo(alice)
+    done_photo(bob)
     content = alice_client.get(reverse("gallery:photo", args=[mine.pk])).content.decode()
     assert 'rel="prev"' not in content and 'rel="next"' not in content
 
 
-def test_download_gives_the_original_bytes_as_an_attachment(alice_client, alice, make_photo):
+def test_download_gives_the_original_bytes_as_an_attachment(alice_client, alice):
     data = images.jpeg_bytes(50, 50)
-    photo = make_photo(alice, data, "Été à Paris.png")
+    photo = upload_photo(alice, data, "Été à Paris.png")
     response = alice_client.get(reverse("gallery:original", args=[photo.pk]))
     assert b"".join(response.streaming_content) == data
     assert response["Content-Type"] == "image/jpeg"  # what the bytes are, not what the name said
@@ -66,23 +67,23 @@ def test_download_gives_the_original_bytes_as_an_attachment(alice_client, alice,
     assert response["X-Content-Type-Options"] == "nosniff" and "sandbox" in response["Content-Security-Policy"]
 
 
-def test_media_can_be_handed_to_nginx(alice_client, alice, make_photo, settings):
+def test_media_can_be_handed_to_nginx(alice_client, alice, settings):
     settings.SMARTGALLERY_X_ACCEL_REDIRECT = True
-    photo = done_photo(make_photo, alice)
+    photo = done_photo(alice)
     response = alice_client.get(reverse("gallery:thumbnail", args=[photo.pk]))
     assert response["X-Accel-Redirect"] == f"/protected-media/{photo.thumbnail.name}"
     assert response["Content-Type"] == "image/jpeg" and response.content == b""
 
 
-def test_media_not_made_yet_is_404(alice_client, alice, make_photo):
-    photo = make_photo(alice)
+def test_media_not_made_yet_is_404(alice_client, alice):
+    photo = upload_photo(alice)
     assert alice_client.get(reverse("gallery:preview", args=[photo.pk])).status_code == 404
 
 
 def test_delete_removes_the_photo_its_faces_and_after_commit_its_files(
-    alice_client, alice, make_photo, django_capture_on_commit_callbacks
+    alice_client, alice, django_capture_on_commit_callbacks
 ):
-    photo = make_photo(alice, images.jpeg_bytes(80, 80))
+    photo = upload_photo(alice, images.jpeg_bytes(80, 80))
     face = Face.objects.create(
         owner=alice,
         photo=photo,
@@ -102,8 +103,8 @@ def test_delete_removes_the_photo_its_faces_and_after_commit_its_files(
     assert not any(default_storage.exists(name) for name in files)
 
 
-def test_deleting_a_photo_with_a_named_face_marks_the_recognition_index_stale(alice_client, alice, make_photo):
-    photo = make_photo(alice)
+def test_deleting_a_photo_with_a_named_face_marks_the_recognition_index_stale(alice_client, alice):
+    photo = upload_photo(alice)
     ann = Person.objects.create(owner=alice, name="Ann")
     Face.objects.create(
         owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8, person=ann, state="confirmed"
@@ -113,14 +114,14 @@ def test_deleting_a_photo_with_a_named_face_marks_the_recognition_index_stale(al
     assert index.labels_version > index.built_version
 
 
-def test_deleting_a_photo_without_named_faces_leaves_the_index_alone(alice_client, alice, make_photo):
-    photo = make_photo(alice)
+def test_deleting_a_photo_without_named_faces_leaves_the_index_alone(alice_client, alice):
+    photo = upload_photo(alice)
     Face.objects.create(owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8)
     alice_client.post(reverse("gallery:delete", args=[photo.pk]))
     assert not RecognitionIndex.objects.filter(owner=alice, labels_version__gt=0).exists()
 
 
-def test_delete_over_htmx_redirects_the_client(alice_client, alice, make_photo):
-    photo = make_photo(alice)
+def test_delete_over_htmx_redirects_the_client(alice_client, alice):
+    photo = upload_photo(alice)
     response = alice_client.post(reverse("gallery:delete", args=[photo.pk]), HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == reverse("gallery:timeline")

@@ -14,14 +14,15 @@ from faces.models import Face, FaceRejection, Person
 from gallery import services
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.factories import upload_photo
 
 
 def process(photo, task_id=None):
     return services.photo_process(photo_id=photo.pk, task_id=task_id or uuid.uuid4().hex)
 
 
-def test_it_finds_faces_and_makes_derivatives(alice, make_photo, alice_client):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+def test_it_finds_faces_and_makes_derivatives(alice, alice_client):
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     assert process(photo) == "done"
     photo.refresh_from_db()
     assert photo.status == "done" and photo.attempts == 1 and photo.finished_at and not photo.task_id
@@ -39,15 +40,15 @@ def test_it_finds_faces_and_makes_derivatives(alice, make_photo, alice_client):
     assert alice_client.get(reverse("gallery:thumbnail", args=[photo.pk])).status_code == 200
 
 
-def test_a_photo_without_faces_is_done_with_no_faces(alice, make_photo, shared_dir):
-    photo = make_photo(alice, (shared_dir / "faces/_noface/opencvcourse_cat.jpg").read_bytes(), "cat.jpg")
+def test_a_photo_without_faces_is_done_with_no_faces(alice, shared_dir):
+    photo = upload_photo(alice, (shared_dir / "faces/_noface/opencvcourse_cat.jpg").read_bytes(), "cat.jpg")
     assert process(photo) == "done"
     assert not Face.objects.filter(photo=photo).exists()
 
 
-def test_a15_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_its_gps(alice, make_photo):
+def test_a15_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_its_gps(alice):
     face = Image.open(io.BytesIO(images.face_photo()))
-    photo = make_photo(alice, images.encode(face, "JPEG", exif=images.gps_exif()), "gps.jpg")
+    photo = upload_photo(alice, images.encode(face, "JPEG", exif=images.gps_exif()), "gps.jpg")
     assert photo.gps_latitude is not None
     process(photo)
     photo.refresh_from_db()
@@ -62,14 +63,14 @@ def test_a15_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_i
     assert 0x8825 in Image.open(default_storage.open(photo.original.name)).getexif()
 
 
-def test_a16_a_rotated_photo_is_processed_upright(alice, make_photo):
+def test_a16_a_rotated_photo_is_processed_upright(alice):
     upright = Image.open(io.BytesIO(images.face_photo())).convert("RGB")
-    reference = make_photo(alice, images.encode(upright, "JPEG", quality=95), "upright.jpg")
+    reference = upload_photo(alice, images.encode(upright, "JPEG", quality=95), "upright.jpg")
     # Stored sideways (as a phone held sideways does) with orientation 6 = "rotate 90° to view".
     exif = Image.Exif()
     exif[0x0112] = 6
     sideways = upright.transpose(Image.Transpose.ROTATE_90)
-    rotated = make_photo(alice, images.encode(sideways, "JPEG", quality=95, exif=exif), "rotated.jpg")
+    rotated = upload_photo(alice, images.encode(sideways, "JPEG", quality=95, exif=exif), "rotated.jpg")
     assert (rotated.width, rotated.height) == upright.size
     process(reference)
     process(rotated)
@@ -81,8 +82,8 @@ def test_a16_a_rotated_photo_is_processed_upright(alice, make_photo):
     assert np.allclose(found.box, expected.box, atol=6)
 
 
-def test_running_twice_does_not_duplicate_faces(alice, make_photo):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+def test_running_twice_does_not_duplicate_faces(alice):
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     process(photo)
     first = sorted(Face.objects.filter(photo=photo).values_list("x1", flat=True))
     Photo.objects.filter(pk=photo.pk).update(status="queued")
@@ -90,33 +91,33 @@ def test_running_twice_does_not_duplicate_faces(alice, make_photo):
     assert sorted(Face.objects.filter(photo=photo).values_list("x1", flat=True)) == pytest.approx(first)
 
 
-def test_d8_a_second_delivery_while_the_first_runs_is_skipped(alice, make_photo):
-    photo = make_photo(alice, images.jpeg_bytes())
+def test_d8_a_second_delivery_while_the_first_runs_is_skipped(alice):
+    photo = upload_photo(alice, images.jpeg_bytes())
     assert services.photo_claim(photo_id=photo.pk, task_id="first") is not None
     assert process(photo, task_id="second") == "skipped"
     photo.refresh_from_db()
     assert photo.status == "processing" and photo.task_id == "first" and photo.attempts == 1
 
 
-def test_a_finished_photo_is_not_processed_again(alice, make_photo):
-    photo = make_photo(alice, images.jpeg_bytes())
+def test_a_finished_photo_is_not_processed_again(alice):
+    photo = upload_photo(alice, images.jpeg_bytes())
     process(photo)
     assert process(photo) == "skipped"
     photo.refresh_from_db()
     assert photo.attempts == 1
 
 
-def test_the_same_task_redelivered_after_a_crash_takes_the_photo_back(alice, make_photo):
-    photo = make_photo(alice, images.jpeg_bytes())
+def test_the_same_task_redelivered_after_a_crash_takes_the_photo_back(alice):
+    photo = upload_photo(alice, images.jpeg_bytes())
     services.photo_claim(photo_id=photo.pk, task_id="t1")  # ...and the worker died here
     assert process(photo, task_id="t1") == "done"
     photo.refresh_from_db()
     assert photo.attempts == 2 and photo.status == "done"
 
 
-def test_a_photo_out_of_attempts_ends_failed_with_its_error(alice, make_photo, settings):
+def test_a_photo_out_of_attempts_ends_failed_with_its_error(alice, settings):
     settings.SMARTGALLERY_MAX_ATTEMPTS = 2
-    photo = make_photo(alice, images.jpeg_bytes())
+    photo = upload_photo(alice, images.jpeg_bytes())
     for _ in range(2):
         services.photo_claim(photo_id=photo.pk, task_id="t1")  # the worker dies every time
     assert process(photo, task_id="t1") == "skipped"
@@ -125,8 +126,8 @@ def test_a_photo_out_of_attempts_ends_failed_with_its_error(alice, make_photo, s
     assert "Gave up after 2 attempts" in photo.last_error and "worker stopped" in photo.last_error
 
 
-def test_d9_reprocessing_keeps_the_faces_the_user_decided_on(alice, make_photo):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+def test_d9_reprocessing_keeps_the_faces_the_user_decided_on(alice):
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     process(photo)
     confirmed, rejected_person = photo.faces.order_by("x1")
     person = Person.objects.create(owner=alice, name="Sam")
@@ -146,8 +147,8 @@ def test_d9_reprocessing_keeps_the_faces_the_user_decided_on(alice, make_photo):
     assert FaceRejection.objects.filter(face=rejected_person, person=other).exists()
 
 
-def test_f4_a_photo_deleted_during_processing_leaves_nothing_behind(alice, make_photo, monkeypatch):
-    photo = make_photo(alice, images.group_photo(), "couple.jpg")
+def test_f4_a_photo_deleted_during_processing_leaves_nothing_behind(alice, monkeypatch):
+    photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     from faces import engine_loader
 
     real = engine_loader.get_engine()
@@ -172,8 +173,8 @@ def test_f4_a_photo_deleted_during_processing_leaves_nothing_behind(alice, make_
     assert files == []
 
 
-def test_an_undecodable_original_fails_without_retrying(alice, make_photo):
-    photo = make_photo(alice, images.jpeg_bytes(200, 200))
+def test_an_undecodable_original_fails_without_retrying(alice):
+    photo = upload_photo(alice, images.jpeg_bytes(200, 200))
     with default_storage.open(photo.original.name, "wb") as stream:
         stream.write(b"garbage")
     with pytest.raises(services.PhotoUnreadable):

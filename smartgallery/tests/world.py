@@ -9,109 +9,20 @@ notices a file that was touched, moved or removed.
 from __future__ import annotations
 
 import hashlib
-import io
-import itertools
 from dataclasses import dataclass, field
 
-import numpy as np
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
-from PIL import Image
 
 from accounts.models import User
-from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex, face_crop_upload_to
-from gallery.models import Photo, derivative_upload_to, original_upload_to
+from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
+from gallery.models import Photo
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory, PhotoFactory
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 JPEG_MAGIC = b"\xff\xd8\xff"
 MODEL_ID = "test-pack:000000000000"
-
-_serial = itertools.count(1)
-_rng = np.random.default_rng(11)
-
-
-def jpeg(width: int = 32, height: int = 24) -> bytes:
-    """A tiny JPEG that differs from every other one made in this run (its own sha256)."""
-    n = next(_serial)
-    image = Image.new("RGB", (width, height), (n * 37 % 256, n * 11 % 256, n % 256))
-    image.putpixel((n % width, (n // width) % height), (255 - n % 256, 0, 0))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def unit_vector(dim: int = 512) -> bytes:
-    vector = _rng.standard_normal(dim).astype(np.float32)
-    return (vector / np.linalg.norm(vector)).astype(np.float32).tobytes()
-
-
-def make_photo(
-    owner,
-    *,
-    name: str,
-    status: str = Photo.Status.DONE,
-    derivatives: bool = True,
-    camera: str = "",
-    last_error: str = "",
-) -> Photo:
-    data = jpeg()
-    photo = Photo(
-        owner=owner,
-        original_filename=name,
-        image_format="JPEG",
-        sha256=hashlib.sha256(data).hexdigest(),
-        file_size=len(data),
-        width=32,
-        height=24,
-        taken_at=timezone.now(),
-        camera=camera,
-        status=status,
-        last_error=last_error,
-        faces_model_id=MODEL_ID if status == Photo.Status.DONE else "",
-    )
-    photo.original.name = default_storage.save(original_upload_to(photo, ""), ContentFile(data))
-    if derivatives:
-        photo.preview.name = default_storage.save(derivative_upload_to(photo, "preview.jpg"), ContentFile(jpeg()))
-        photo.thumbnail.name = default_storage.save(derivative_upload_to(photo, "thumbnail.jpg"), ContentFile(jpeg()))
-    photo.save()
-    return photo
-
-
-def make_face(
-    owner,
-    photo: Photo,
-    *,
-    person: Person | None = None,
-    state: str = Face.State.UNKNOWN,
-    group: FaceGroup | None = None,
-    x: int = 0,
-    model_id: str = MODEL_ID,
-) -> Face:
-    face = Face(
-        owner=owner,
-        photo=photo,
-        x1=x,
-        y1=0,
-        x2=x + 16,
-        y2=16,
-        landmarks=[],
-        det_score=0.9,
-        size_px=16,
-        sharpness=100.0,
-        frontalness=1.0,
-        embedding=unit_vector(),
-        model_id=model_id,
-        person=person,
-        state=state,
-        group=group,
-        similarity=0.5 if state == Face.State.SUGGESTED else None,
-    )
-    face.crop.name = default_storage.save(face_crop_upload_to(face, ""), ContentFile(jpeg(16, 16)))
-    face.save()
-    return face
 
 
 @dataclass
@@ -144,6 +55,16 @@ class World:
         return [self.confirmed_face, self.face, self.spare_face, *self.group_faces]
 
 
+def _photo(owner, name: str, **fields) -> Photo:
+    """A processed photo with real files (original, preview, thumbnail) in storage."""
+    return PhotoFactory(owner=owner, original_filename=name, faces_model_id=MODEL_ID, stored=True, **fields)
+
+
+def _face(owner, photo: Photo, *, x: int, **fields) -> Face:
+    """A 16 px face at `x` with a real crop in storage."""
+    return FaceFactory(owner=owner, photo=photo, x1=x, y1=0, size=16, model_id=MODEL_ID, crop=True, **fields)
+
+
 def make_world(
     owner,
     *,
@@ -158,23 +79,24 @@ def make_world(
     person_name = person_name or f"{label}OnlyPersonName"
     other_name = other_name or f"{label}OnlyOtherName"
     filename = filename or f"{label}-only-photo.jpg"
-    photo = make_photo(owner, name=filename, camera=camera if camera is not None else f"{label}OnlyCamera")
-    photo2 = make_photo(owner, name=f"{label}-only-second.jpg")
-    failed = make_photo(
-        owner,
-        name=f"{label}-only-failed.jpg",
+    photo = _photo(owner, filename, camera=camera if camera is not None else f"{label}OnlyCamera")
+    photo2 = _photo(owner, f"{label}-only-second.jpg")
+    failed = PhotoFactory(
+        owner=owner,
+        original_filename=f"{label}-only-failed.jpg",
         status=Photo.Status.FAILED,
-        derivatives=False,
         last_error=f"{label}OnlyError: could not decode",
+        stored=True,
+        stored__derivatives=False,
     )
-    person = Person.objects.create(owner=owner, name=person_name)
-    other = Person.objects.create(owner=owner, name=other_name)
-    confirmed = make_face(owner, photo, person=person, state=Face.State.CONFIRMED, x=0)
-    suggested = make_face(owner, photo, person=other, state=Face.State.SUGGESTED, x=16)
-    other_confirmed = make_face(owner, photo2, person=other, state=Face.State.CONFIRMED, x=0)
-    spare = make_face(owner, photo2, x=16)
-    group = FaceGroup.objects.create(owner=owner)
-    group_faces = [make_face(owner, photo2, group=group, x=32 + 16 * i) for i in range(2)]
+    person = PersonFactory(owner=owner, name=person_name, faces=0)
+    other = PersonFactory(owner=owner, name=other_name, faces=0)
+    confirmed = _face(owner, photo, person=person, state=Face.State.CONFIRMED, x=0)
+    suggested = _face(owner, photo, person=other, state=Face.State.SUGGESTED, similarity=0.5, x=16)
+    other_confirmed = _face(owner, photo2, person=other, state=Face.State.CONFIRMED, x=0)
+    spare = _face(owner, photo2, x=16)
+    group = FaceGroupFactory(owner=owner, faces=0)
+    group_faces = [_face(owner, photo2, group=group, x=32 + 16 * i) for i in range(2)]
     person.cover_face = confirmed
     person.save(update_fields=["cover_face"])
     other.cover_face = other_confirmed
