@@ -63,6 +63,26 @@ def _isolated_media(face_pack_path: Path) -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Every alice, bob and carol would otherwise cost an Argon2id hash at our production cost
+    (32 MiB, about 90 ms) when made and at each sign-in. The tests of the hashing itself ask for
+    `configured_password_hashers`."""
+    override = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    override.enable()
+    yield
+    override.disable()
+
+
+@pytest.fixture
+def configured_password_hashers(settings) -> list[str]:
+    """The PASSWORD_HASHERS that smartgallery/settings.py sets, for this test."""
+    from smartgallery import settings as configured
+
+    settings.PASSWORD_HASHERS = configured.PASSWORD_HASHERS
+    return settings.PASSWORD_HASHERS
+
+
 def _worker_environment(media_root: Path) -> dict[str, str]:
     env = dict(os.environ)
     db = connection.settings_dict

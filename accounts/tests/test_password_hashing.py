@@ -1,11 +1,15 @@
 """Passwords are stored with Argon2id at our measured cost; older hashes are upgraded (C8)."""
 
+import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 
 from accounts.hashers import Argon2idHasher
 from accounts.models import User
 from accounts.tests.flows import make_verified_user, sign_in
+
+# The rest of the suite hashes with MD5 for speed (conftest.py); these tests are about the real thing.
+pytestmark = pytest.mark.usefixtures("configured_password_hashers")
 
 OUR_PREFIX = "argon2$argon2id$v=19$m=32768,t=3,p=1$"
 
