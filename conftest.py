@@ -5,6 +5,7 @@ own, and every view test checks that bob gets 404 on alice's objects.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -81,6 +82,18 @@ def configured_password_hashers(settings) -> list[str]:
 
     settings.PASSWORD_HASHERS = configured.PASSWORD_HASHERS
     return settings.PASSWORD_HASHERS
+
+
+CATALOGUE_ID = re.compile(r"[A-G][0-9]{1,2}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`@pytest.mark.catalogue("A8")` names the rows of the test catalogue a test covers: a typo
+    in an id would hide the test from anyone looking for its row, so it stops the run."""
+    for item in items:
+        for marker in item.iter_markers("catalogue"):
+            if not marker.args or not all(isinstance(a, str) and CATALOGUE_ID.fullmatch(a) for a in marker.args):
+                raise pytest.UsageError(f"{item.nodeid}: catalogue ids look like 'A8', got {marker.args!r}")
 
 
 def _worker_environment(media_root: Path) -> dict[str, str]:

@@ -58,7 +58,8 @@ def _held(work):
 
 
 @pytest.mark.parametrize("race", ["rename+reassign", "reassign+reassign"])
-def test_f1_two_corrections_of_one_person_at_once_both_land(alice, library, model, race):
+@pytest.mark.catalogue("F1")
+def test_two_corrections_of_one_person_at_once_both_land(alice, library, model, race):
     ariel_faces, tony_faces = library.faces["Ariel_Sharon"], library.faces["Tony_Blair"]
     ariel = _name(alice, ariel_faces[:2], "Ariel")
     recognition.index_rebuild(alice.id, model)
@@ -110,7 +111,8 @@ def test_f1_two_corrections_of_one_person_at_once_both_land(alice, library, mode
 # F2 -----------------------------------------------------------------------------------------
 
 
-def test_f2_an_older_build_finishing_last_never_replaces_the_newer_index(alice, library, model, monkeypatch):
+@pytest.mark.catalogue("F2")
+def test_an_older_build_finishing_last_never_replaces_the_newer_index(alice, library, model, monkeypatch):
     ariel_faces = library.faces["Ariel_Sharon"]
     gate = Gate("older")
     gate.install(monkeypatch, face_index, "save")  # built from the old labels, not yet written
@@ -133,7 +135,8 @@ def test_f2_an_older_build_finishing_last_never_replaces_the_newer_index(alice, 
     assert sorted(current.face_ids.tolist()) == sorted(f.id for f in ariel_faces[:3])
 
 
-def test_f2_an_older_rematch_finishing_last_keeps_the_newer_decisions(alice, library, model, monkeypatch):
+@pytest.mark.catalogue("F2")
+def test_an_older_rematch_finishing_last_keeps_the_newer_decisions(alice, library, model, monkeypatch):
     """Two index_rebuild tasks: the first built its index before Ariel was named and is slow
     to match; the second, started after the naming, finishes first. The first must not put
     its older decisions (nobody is Ariel) over the newer ones."""
@@ -158,7 +161,8 @@ def test_f2_an_older_rematch_finishing_last_keeps_the_newer_decisions(alice, lib
 # F3 -----------------------------------------------------------------------------------------
 
 
-def test_f3_a_merge_while_recognition_names_a_new_face_ends_in_the_target(alice, library, model, monkeypatch):
+@pytest.mark.catalogue("F3")
+def test_a_merge_while_recognition_names_a_new_face_ends_in_the_target(alice, library, model, monkeypatch):
     ariel_faces, tony_faces = library.faces["Ariel_Sharon"], library.faces["Tony_Blair"]
     x = _name(alice, ariel_faces[:3], "Ariel")
     y = _name(alice, tony_faces[:3], "Tony")
@@ -200,7 +204,8 @@ def test_f3_a_merge_while_recognition_names_a_new_face_ends_in_the_target(alice,
 # E6 -----------------------------------------------------------------------------------------
 
 
-def test_e6_built_version_only_goes_up_under_concurrent_corrections_and_rebuilds(alice, library, model):
+@pytest.mark.catalogue("E6")
+def test_built_version_only_goes_up_under_concurrent_corrections_and_rebuilds(alice, library, model):
     ariel_faces, tony_faces = library.faces["Ariel_Sharon"], library.faces["Tony_Blair"]
     ariel = _name(alice, ariel_faces[:1], "Ariel")
     tony = _name(alice, tony_faces[:1], "Tony")

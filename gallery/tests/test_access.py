@@ -53,7 +53,8 @@ def test_alice_reaches_her_own_objects(alice_client, alices, name):
 
 @pytest.mark.parametrize("htmx", [False, True])
 @pytest.mark.parametrize("name", ID_ROUTES)
-def test_b1_b2_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, bob, alices, name, htmx):
+@pytest.mark.catalogue("B1", "B2")
+def test_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, bob, alices, name, htmx):
     upload_photo(bob)  # bob has data of his own
     before = snapshot()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
@@ -64,7 +65,8 @@ def test_b1_b2_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, b
 
 
 @pytest.mark.parametrize("name", ID_ROUTES)
-def test_b5_a_foreign_id_and_a_missing_id_answer_alike(bob_client, alices, name):
+@pytest.mark.catalogue("B5")
+def test_a_foreign_id_and_a_missing_id_answer_alike(bob_client, alices, name):
     method = bob_client.post if name in POST_ONLY else bob_client.get
     foreign = method(url_for(name, alices))
     missing = method(reverse(f"gallery:{name}", args=[987654]))
@@ -73,25 +75,29 @@ def test_b5_a_foreign_id_and_a_missing_id_answer_alike(bob_client, alices, name)
 
 
 @pytest.mark.parametrize("name", ID_ROUTES)
-def test_b6_anonymous_is_sent_to_login_and_never_gets_bytes(client, alices, name):
+@pytest.mark.catalogue("B6")
+def test_anonymous_is_sent_to_login_and_never_gets_bytes(client, alices, name):
     method = client.post if name in POST_ONLY else client.get
     response = method(url_for(name, alices))
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
 @pytest.mark.parametrize("name", ["timeline", "upload", "processing"])
-def test_b6_anonymous_is_sent_to_login_from_the_pages(client, db, name):
+@pytest.mark.catalogue("B6")
+def test_anonymous_is_sent_to_login_from_the_pages(client, db, name):
     response = client.get(reverse(f"gallery:{name}"))
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
-def test_b7_there_is_no_url_for_the_storage_path(alice_client, alices):
+@pytest.mark.catalogue("B7")
+def test_there_is_no_url_for_the_storage_path(alice_client, alices):
     photo = alices["photo"]
     for prefix in ("/media/", "/protected-media/", "/"):
         assert alice_client.get(prefix + photo.original.name).status_code == 404
 
 
-def test_b8_bobs_pages_show_nothing_of_alice(bob_client, alices, alice):
+@pytest.mark.catalogue("B8")
+def test_bobs_pages_show_nothing_of_alice(bob_client, alices, alice):
     alices["photo"].original_filename = "alice-secret.jpg"
     alices["photo"].save()
     for name in ("timeline", "upload", "processing"):
@@ -107,7 +113,8 @@ def test_get_never_changes_state(alice_client, alices):
     assert Photo.objects.filter(pk=photo.pk, status="failed").exists()
 
 
-def test_c9_posts_need_the_csrf_token(alices, alice):
+@pytest.mark.catalogue("C9")
+def test_posts_need_the_csrf_token(alices, alice):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)

@@ -38,7 +38,8 @@ def media_files(owner) -> set[str]:
 
 
 @pytest.mark.parametrize("moment", ["during-detection", "after-the-faces-were-stored"])
-def test_f4_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_quietly(
+@pytest.mark.catalogue("F4")
+def test_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_quietly(
     alice, alice_client, no_broker, monkeypatch, caplog, moment
 ):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
@@ -78,7 +79,8 @@ def test_f4_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_end
 # F5 -----------------------------------------------------------------------------------------
 
 
-def test_f5_the_same_upload_sent_twice_at_once_is_one_photo(alice, no_broker, monkeypatch):
+@pytest.mark.catalogue("F5")
+def test_the_same_upload_sent_twice_at_once_is_one_photo(alice, no_broker, monkeypatch):
     data = images.jpeg_bytes(120, 90)
     both_checked = threading.Barrier(2, timeout=WAIT_SECONDS)
     real_check_quota = services._check_quota

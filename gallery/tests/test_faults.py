@@ -105,7 +105,8 @@ def wait_until_settled(*photos: Photo, timeout: float = 90) -> list[Photo]:
     raise AssertionError(f"not settled: {[(p.pk, p.status, p.attempts, p.last_error) for p in fresh]}")
 
 
-def test_d6_a_photo_that_kills_the_worker_ends_failed_and_the_queue_keeps_draining(fault_worker, alice):
+@pytest.mark.catalogue("D6")
+def test_a_photo_that_kills_the_worker_ends_failed_and_the_queue_keeps_draining(fault_worker, alice):
     poison = upload(alice, POISON_WIDTH)
     after = upload(alice, 64)
     poison, after = wait_until_settled(poison, after)
@@ -115,14 +116,16 @@ def test_d6_a_photo_that_kills_the_worker_ends_failed_and_the_queue_keeps_draini
     assert after.status == "done", after.last_error
 
 
-def test_d5_transient_errors_are_retried_with_backoff_then_succeed(fault_worker, alice):
+@pytest.mark.catalogue("D5")
+def test_transient_errors_are_retried_with_backoff_then_succeed(fault_worker, alice):
     (photo,) = wait_until_settled(upload(alice, TRANSIENT_WIDTH))
     assert photo.status == "done", worker_log(fault_worker)
     assert photo.attempts == 3 and photo.last_error == ""
     assert fault_worker.log_text().count("Temporary problem: OperationalError") == 2
 
 
-def test_d5_a_photo_still_failing_after_every_attempt_shows_the_error(fault_worker, alice):
+@pytest.mark.catalogue("D5")
+def test_a_photo_still_failing_after_every_attempt_shows_the_error(fault_worker, alice):
     fault_worker.env["FAULT_TRANSIENT_FAILURES"] = "99"
     fault_worker.stop()
     fault_worker.start()
@@ -131,7 +134,8 @@ def test_d5_a_photo_still_failing_after_every_attempt_shows_the_error(fault_work
     assert "OperationalError" in photo.last_error and "injected" in photo.last_error
 
 
-def test_d7_a_hung_detector_hits_the_soft_time_limit_and_ends_failed(fault_worker, alice):
+@pytest.mark.catalogue("D7")
+def test_a_hung_detector_hits_the_soft_time_limit_and_ends_failed(fault_worker, alice):
     (photo,) = wait_until_settled(upload(alice, HANG_WIDTH), timeout=120)
     assert photo.status == "failed" and photo.attempts == 3, worker_log(fault_worker)
     assert "time limit" in photo.last_error or "ran out of time" in photo.last_error

@@ -78,7 +78,8 @@ class EngineWith:
 
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
-def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(alice, no_broker, monkeypatch):
+@pytest.mark.catalogue("D10")
+def test_a_connection_killed_between_detection_and_the_writes_is_replaced(alice, no_broker, monkeypatch):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     killed = []
 
@@ -98,7 +99,8 @@ def test_d10_a_connection_killed_between_detection_and_the_writes_is_replaced(al
 
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
-def test_d10_a_connection_killed_inside_the_write_transaction_writes_nothing_and_the_task_retries(
+@pytest.mark.catalogue("D10")
+def test_a_connection_killed_inside_the_write_transaction_writes_nothing_and_the_task_retries(
     alice, no_broker, monkeypatch
 ):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
@@ -133,7 +135,8 @@ def test_d10_a_connection_killed_inside_the_write_transaction_writes_nothing_and
 
 @mariadb_only
 @pytest.mark.django_db(transaction=True)
-def test_d11_a_connection_killed_between_two_requests_does_not_fail_the_next(alice):
+@pytest.mark.catalogue("D11")
+def test_a_connection_killed_between_two_requests_does_not_fail_the_next(alice):
     # Through the WSGI handler as a server runs it: the test client would switch off the
     # per-request connection checks (close_old_connections) that this is about.
     client = Client()
@@ -190,7 +193,8 @@ def fill_the_disk(monkeypatch, *, when=lambda name: True) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_d12_a_disk_full_during_an_upload_is_a_clean_507_and_leaves_no_file(alice_client, alice, monkeypatch):
+@pytest.mark.catalogue("D12")
+def test_a_disk_full_during_an_upload_is_a_clean_507_and_leaves_no_file(alice_client, alice, monkeypatch):
     tried = fill_the_disk(monkeypatch)
     big = images.jpeg_bytes(400, 300)
     assert len(big) > 512  # several chunks: the first one reaches the disk
@@ -207,7 +211,8 @@ def test_d12_a_disk_full_during_an_upload_is_a_clean_507_and_leaves_no_file(alic
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempts_left", [True, False], ids=["retried", "failed"])
 @pytest.mark.parametrize("folder", ["derivatives", "faces"], ids=["thumbnail", "face-crop"])
-def test_d12_a_disk_full_while_the_worker_writes_leaves_no_half_state(
+@pytest.mark.catalogue("D12")
+def test_a_disk_full_while_the_worker_writes_leaves_no_half_state(
     alice, no_broker, monkeypatch, settings, attempts_left, folder
 ):
     """The second file of its kind fails midway (the thumbnail after the preview, the second

@@ -202,7 +202,8 @@ def assert_processed_once(photo: Photo, new_files: set[str]) -> None:
 # D3 -----------------------------------------------------------------------------------------
 
 
-def test_d3_a_worker_child_killed_mid_detection_is_rerun_and_stores_one_set_of_faces(
+@pytest.mark.catalogue("D3")
+def test_a_worker_child_killed_mid_detection_is_rerun_and_stores_one_set_of_faces(
     alice, stand_in_env, start_worker, block_dir
 ):
     worker = start_worker(stand_in_env)
@@ -229,9 +230,10 @@ def test_d3_a_worker_child_killed_mid_detection_is_rerun_and_stores_one_set_of_f
 @pytest.mark.skipif(
     FILESYSTEM_BROKER,
     reason="the filesystem broker has no visibility timeout: a message taken by a dead worker is gone "
-    "(test_d4_..._the_sweeper_... covers that broker)",
+    "(test_on_the_filesystem_broker_the_sweeper_recovers_... covers that broker)",
 )
-def test_d4_the_task_of_a_killed_worker_is_redelivered_after_the_visibility_timeout(
+@pytest.mark.catalogue("D4")
+def test_the_task_of_a_killed_worker_is_redelivered_after_the_visibility_timeout(
     alice, stand_in_env, start_worker, block_dir
 ):
     # Only the consuming side reads visibility_timeout (kombu's restore of unacked messages
@@ -255,8 +257,11 @@ def test_d4_the_task_of_a_killed_worker_is_redelivered_after_the_visibility_time
     assert 10 <= redelivered - delivered <= 25, tail(second)
 
 
-@pytest.mark.skipif(not FILESYSTEM_BROKER, reason="Redis redelivers by itself (test_d4_..._visibility_timeout)")
-def test_d4_on_the_filesystem_broker_the_sweeper_recovers_the_task_of_a_killed_worker(
+@pytest.mark.skipif(
+    not FILESYSTEM_BROKER, reason="Redis redelivers by itself (test_..._redelivered_after_the_visibility_timeout)"
+)
+@pytest.mark.catalogue("D4")
+def test_on_the_filesystem_broker_the_sweeper_recovers_the_task_of_a_killed_worker(
     alice, stand_in_env, start_worker, block_dir
 ):
     first = start_worker(stand_in_env)
@@ -277,7 +282,8 @@ def test_d4_on_the_filesystem_broker_the_sweeper_recovers_the_task_of_a_killed_w
 # D14 ----------------------------------------------------------------------------------------
 
 
-def test_d14_sigterm_to_the_worker_finishes_the_task_in_flight_before_it_exits(
+@pytest.mark.catalogue("D14")
+def test_sigterm_to_the_worker_finishes_the_task_in_flight_before_it_exits(
     alice, stand_in_env, start_worker, block_dir
 ):
     worker = start_worker(stand_in_env)
@@ -297,9 +303,8 @@ def test_d14_sigterm_to_the_worker_finishes_the_task_in_flight_before_it_exits(
     assert photo.attempts == 1
 
 
-def test_d14_sigterm_to_the_whole_worker_group_requeues_the_task_in_flight(
-    alice, stand_in_env, start_worker, block_dir
-):
+@pytest.mark.catalogue("D14")
+def test_sigterm_to_the_whole_worker_group_requeues_the_task_in_flight(alice, stand_in_env, start_worker, block_dir):
     worker = start_worker(stand_in_env)
     before = media_files(alice)
     photo = upload(alice)
@@ -418,7 +423,8 @@ class WebProcess:
                 self.process.wait()
 
 
-def test_d2_redis_stopped_during_an_upload_the_photo_is_kept_and_processed_once_after_it_returns(
+@pytest.mark.catalogue("D2")
+def test_redis_stopped_during_an_upload_the_photo_is_kept_and_processed_once_after_it_returns(
     alice, worker_environment, private_redis, start_worker, tmp_path
 ):
     # Broker, cache and results all on the stopped Redis, as in production (one REDIS_URL).

@@ -46,7 +46,8 @@ def test_a_photo_without_faces_is_done_with_no_faces(alice, shared_dir):
     assert not Face.objects.filter(photo=photo).exists()
 
 
-def test_a15_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_its_gps(alice):
+@pytest.mark.catalogue("A15")
+def test_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_its_gps(alice):
     face = Image.open(io.BytesIO(images.face_photo()))
     photo = upload_photo(alice, images.encode(face, "JPEG", exif=images.gps_exif()), "gps.jpg")
     assert photo.gps_latitude is not None
@@ -63,7 +64,8 @@ def test_a15_derivatives_and_face_crops_carry_no_exif_while_the_original_keeps_i
     assert 0x8825 in Image.open(default_storage.open(photo.original.name)).getexif()
 
 
-def test_a16_a_rotated_photo_is_processed_upright(alice):
+@pytest.mark.catalogue("A16")
+def test_a_rotated_photo_is_processed_upright(alice):
     upright = Image.open(io.BytesIO(images.face_photo())).convert("RGB")
     reference = upload_photo(alice, images.encode(upright, "JPEG", quality=95), "upright.jpg")
     # Stored sideways (as a phone held sideways does) with orientation 6 = "rotate 90° to view".
@@ -91,7 +93,8 @@ def test_running_twice_does_not_duplicate_faces(alice):
     assert sorted(Face.objects.filter(photo=photo).values_list("x1", flat=True)) == pytest.approx(first)
 
 
-def test_d8_a_second_delivery_while_the_first_runs_is_skipped(alice):
+@pytest.mark.catalogue("D8")
+def test_a_second_delivery_while_the_first_runs_is_skipped(alice):
     photo = upload_photo(alice, images.jpeg_bytes())
     assert services.photo_claim(photo_id=photo.pk, task_id="first") is not None
     assert process(photo, task_id="second") == "skipped"
@@ -126,7 +129,8 @@ def test_a_photo_out_of_attempts_ends_failed_with_its_error(alice, settings):
     assert "Gave up after 2 attempts" in photo.last_error and "worker stopped" in photo.last_error
 
 
-def test_d9_reprocessing_keeps_the_faces_the_user_decided_on(alice):
+@pytest.mark.catalogue("D9")
+def test_reprocessing_keeps_the_faces_the_user_decided_on(alice):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     process(photo)
     confirmed, rejected_person = photo.faces.order_by("x1")
@@ -147,7 +151,8 @@ def test_d9_reprocessing_keeps_the_faces_the_user_decided_on(alice):
     assert FaceRejection.objects.filter(face=rejected_person, person=other).exists()
 
 
-def test_f4_a_photo_deleted_during_processing_leaves_nothing_behind(alice, monkeypatch):
+@pytest.mark.catalogue("F4")
+def test_a_photo_deleted_during_processing_leaves_nothing_behind(alice, monkeypatch):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     from faces import engine_loader
 

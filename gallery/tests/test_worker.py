@@ -58,7 +58,8 @@ def test_a_repeated_task_does_not_duplicate_faces(celery_worker_process, alice):
     assert Face.objects.filter(photo=photo).count() == 2
 
 
-def test_d2_an_upload_while_the_broker_is_down_is_kept_and_the_sweeper_queues_it(
+@pytest.mark.catalogue("D2")
+def test_an_upload_while_the_broker_is_down_is_kept_and_the_sweeper_queues_it(
     celery_worker_process, alice_client, alice, monkeypatch, caplog
 ):
     from kombu.exceptions import OperationalError
