@@ -190,13 +190,14 @@ def persons_for_photo_filter(
     return photos.order_by("-taken_at", "-id")
 
 
-def group_list(*, user, min_size: int = 1) -> QuerySet[FaceGroup]:
-    """Unnamed groups to offer, largest first (one action there names the most faces)."""
+def group_list(*, user) -> QuerySet[FaceGroup]:
+    """Unnamed groups to offer, largest first (one action there names the most faces); a group
+    with no unknown face left has nothing to offer."""
     return (
         FaceGroup.objects.for_user(user)
         .filter(dismissed=False)
         .annotate(size=Count("faces", filter=Q(faces__state=Face.State.UNKNOWN)))
-        .filter(size__gte=min_size)
+        .filter(size__gte=1)
         .order_by("-size", "id")
     )
 
@@ -204,8 +205,3 @@ def group_list(*, user, min_size: int = 1) -> QuerySet[FaceGroup]:
 def group_faces(*, user, group_id: int) -> QuerySet[Face]:
     group = FaceGroup.objects.for_user(user).get(pk=group_id)
     return Face.objects.for_user(user).filter(group=group, state=Face.State.UNKNOWN).select_related("photo")
-
-
-def photo_faces(*, user, photo_id: int) -> QuerySet[Face]:
-    photo = Photo.objects.for_user(user).get(pk=photo_id)
-    return Face.objects.for_user(user).filter(photo=photo).select_related("person").order_by("x1", "id")

@@ -272,9 +272,6 @@ def face_not_this_person(*, user, face_id: int, person_id: int | None = None) ->
     return change
 
 
-face_reject_suggestion = face_not_this_person
-
-
 @atomic_with_retry
 def face_unassign(*, user, face_id: int) -> LabelsChange:
     """Take a face out of its person. Also remembered as "not this person", or the next
@@ -639,7 +636,6 @@ __all__ = [
     "face_confirm",
     "face_mark_not_a_face",
     "face_not_this_person",
-    "face_reject_suggestion",
     "face_restore_states",
     "face_unassign",
     "group_dismiss",

@@ -107,10 +107,6 @@ class StatusCounts:
     def pending(self) -> int:
         return self.queued + self.processing
 
-    @property
-    def total(self) -> int:
-        return self.queued + self.processing + self.failed + self.done
-
 
 def photo_status_counts(*, user) -> StatusCounts:
     rows = Photo.objects.for_user(user).values_list("status").annotate(n=Count("id")).order_by()
