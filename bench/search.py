@@ -197,10 +197,19 @@ def build_hnsw(vectors: np.ndarray, labels: np.ndarray, args: argparse.Namespace
     face_ids = np.arange(len(vectors), dtype=np.int64)
     faiss.omp_set_num_threads(1)  # parallel insertion is not deterministic
     index.add_with_ids(vectors, face_ids)
-    face_index.HNSW_EF_SEARCH = args.hnsw_ef_search  # `load` sets it on the loaded graph
     return face_index.FaceIndex(
         index=index, face_ids=face_ids, person_ids=labels, version=VERSION, model_id=MODEL_ID, dim=dim
     )
+
+
+def kind_of(built: face_index.FaceIndex) -> str:
+    """The kind's name: faces/index.py names those it builds, the two wrapped here are named here."""
+    inner = faiss.downcast_index(built.index.index)
+    if hasattr(inner, "hnsw"):
+        return "hnsw"  # efSearch travels in the file, so the loaded graph searches as built
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivf"
+    return built.kind
 
 
 def ivf_nlist(n: int, requested: int) -> int:
@@ -305,7 +314,7 @@ def measure_variant(
     started = time.perf_counter()
     built = make()
     build_s = time.perf_counter() - started
-    kind, ntotal = built.kind, built.ntotal
+    kind, ntotal = kind_of(built), built.ntotal
     path = face_index.index_path(folder, 1)
     started = time.perf_counter()
     checksum = face_index.save(built, path)

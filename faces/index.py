@@ -42,7 +42,10 @@ import faiss
 import numpy as np
 
 MAGIC = b"SGFACEIDX"
-FORMAT = 1
+# 2: format 1 files may hold an HNSW graph (what users above 50,000 faces got before
+# pq-refine). This module no longer builds or tunes one, so such a file is unusable and is
+# rebuilt from the database like any other stale cache.
+FORMAT = 2
 FILE_NAME = "faces.index"
 TMP_SUFFIX = ".tmp"
 # One OpenMP thread per search. A recognition query is one face (or one photo's few faces):
@@ -70,8 +73,6 @@ PQ_SEED = 1234
 REFINE_FACTOR = 16
 # Kinds whose FAISS part is reused when only person labels changed (see `build`).
 REUSABLE_KINDS = frozenset({"pq-refine"})
-# Files written before this version may hold HNSW graphs; they are still read and searched.
-HNSW_EF_SEARCH = 128
 # A temp file older than this was left by a crashed writer, not by one still writing.
 STALE_TMP_SECONDS = 600
 _CHUNK = 1 << 20
@@ -105,10 +106,6 @@ class FaceIndex:
             return "pq-refine"
         if isinstance(inner, faiss.IndexScalarQuantizer):
             return "flat16"
-        if hasattr(inner, "hnsw"):
-            return "hnsw"
-        if isinstance(inner, faiss.IndexIVF):
-            return "ivf"  # never built here; the benchmark wraps one
         return "flat"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,7 +135,7 @@ class FaceIndex:
             "count": self.ntotal,
             "kind": self.kind,
         }
-        # Only pq-refine files carry these, so flat files are byte-identical to older ones.
+        # Only pq-refine files carry these: what a flat file holds is unchanged since format 1.
         if self.params is not None:
             fields["params"] = self.params
         if self.inputs_sha256 is not None:
@@ -335,9 +332,6 @@ def _read(stream: BinaryIO, size: int) -> FaceIndex:
         raise IndexUnusable(f"unreadable index: {type(exc).__name__}: {exc}") from exc
     if index.ntotal != count or index.d != int(header["dim"]) or not isinstance(index, faiss.IndexIDMap2):
         raise IndexUnusable("header and index disagree")
-    inner = faiss.downcast_index(index.index)
-    if hasattr(inner, "hnsw"):
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
     face_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     return FaceIndex(
         index=index,

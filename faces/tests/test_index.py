@@ -150,8 +150,10 @@ KINDS = {"flat": 300_000, "pq-refine": 1}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("damage", ["flip", "truncate", "missing", "stale-file", "stale-record"])
-def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(alice, named, damage, kind, settings):
+@pytest.mark.parametrize("damage", ["flip", "truncate", "missing", "stale-file", "stale-record", "old-format"])
+def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(
+    alice, named, damage, kind, settings, monkeypatch
+):
     model = named
     settings.SMARTGALLERY_INDEX_EXACT_MAX = KINDS[kind]
     recognition.get_index(alice.id, model)
@@ -169,6 +171,13 @@ def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(alic
         older = face_index.from_bytes(path.read_bytes())
         older.version = record.built_version - 1
         face_index.save(older, path)
+    elif damage == "old-format":
+        # Written by a release before FORMAT 2, and recorded as current: only the format is wrong.
+        current = face_index.from_bytes(path.read_bytes())
+        with monkeypatch.context() as patched:
+            patched.setattr(face_index, "FORMAT", 1)
+            checksum = face_index.save(current, path)
+        RecognitionIndex.objects.filter(owner=alice).update(checksum=checksum)
     else:
         recognition.labels_changed(alice.id)
     recognition.forget_loaded_indexes()

@@ -153,17 +153,20 @@ def test_searches_run_on_one_openmp_thread_in_any_thread():
     assert seen == [face_index.SEARCH_THREADS] == [1]
 
 
-def test_a_file_written_before_this_version_with_hnsw_still_loads(tmp_path):
+def test_a_format_1_file_with_an_hnsw_graph_is_refused_even_with_a_matching_checksum(tmp_path, monkeypatch):
+    """What users above 50,000 faces had before pq-refine: it is rebuilt from the database."""
     vectors, ids = unit_vectors(300), np.arange(300, dtype=np.int64) * 7 + 3
     inner = faiss.IndexHNSWFlat(16, 16, faiss.METRIC_INNER_PRODUCT)
     hnsw = faiss.IndexIDMap2(inner)
     hnsw.add_with_ids(vectors, ids)
     old = face_index.FaceIndex(index=hnsw, face_ids=ids, person_ids=ids % 4, version=1, model_id="m", dim=16)
     path = face_index.index_path(tmp_path, 1)
-    checksum = face_index.save(old, path)
-    loaded = face_index.load(path, expected_sha256=checksum, expected_version=1, model_id="m")
-    assert loaded.kind == "hnsw"
-    assert loaded.search(vectors[:5], 1)[1][:, 0].tolist() == ids[:5].tolist()
+    with monkeypatch.context() as patched:
+        patched.setattr(face_index, "FORMAT", 1)
+        checksum = face_index.save(old, path)
+    assert face_index.FORMAT == 2
+    with pytest.raises(face_index.IndexUnusable, match="format"):
+        face_index.load(path, expected_sha256=checksum, expected_version=1, model_id="m")
 
 
 def test_flat_files_keep_the_previous_header():
