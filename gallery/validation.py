@@ -18,6 +18,8 @@ import pillow_heif
 from django.utils import timezone as django_timezone
 from PIL import Image, ImageFile
 
+from smartgallery.text import strip_invisible
+
 pillow_heif.register_heif_opener()
 
 # Pillow format names we decode. Everything else (GIF, SVG, EPS, PDF, PSD, ICO, TGA, FITS...)
@@ -72,8 +74,6 @@ SCRIPT_EXTENSIONS = {
     "hta",
     "swf",
 }
-# Bidirectional controls make "‮gpj.exe" display as "exe.jpg"; they never belong in a file name.
-BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 DISPLAY_NAME_MAX = 255
 EXIF_TEXT_MAX = 200
 
@@ -114,9 +114,7 @@ def clean_display_name(name: str) -> str:
     name = unicodedata.normalize("NFC", name or "")
     # Browsers send a base name, but nothing stops a client from sending a path.
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        ch for ch in name if ch not in BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs")
-    ).strip()
+    name = strip_invisible(name).strip()
     if len(name) > DISPLAY_NAME_MAX:
         stem, dot, extension = name.rpartition(".")
         if dot and 0 < len(extension) <= 10:
@@ -258,8 +256,7 @@ def clean_exif_text(value: object) -> str:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return ""
-    text = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
-    return " ".join(text.split())[:EXIF_TEXT_MAX]
+    return " ".join(strip_invisible(value).split())[:EXIF_TEXT_MAX]
 
 
 def _camera(exif: Image.Exif) -> str:

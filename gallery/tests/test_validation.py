@@ -96,6 +96,8 @@ def test_it_rejects_pixels_over_the_cap_before_decoding():
         ("/abs/x.jpg", "x.jpg"),
         ("a\x00b.jpg", "ab.jpg"),
         ("\u202egpj.exe", "gpj.exe"),
+        ("a\u200bb\u2060c\ufeff.jpg", "abc.jpg"),
+        ("\U0001f469\u200d\U0001f467.jpg", "\U0001f469\u200d\U0001f467.jpg"),
         ("Cafe\u0301.jpg", "Café.jpg"),
         ("", "photo"),
     ],
