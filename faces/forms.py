@@ -6,15 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from faces.models import Person
-
 
 class WhoForm(forms.Form):
     """Who is this: an existing person (picked from the list) or a name.
 
-    A typed name that matches exactly one of the user's persons (case-insensitive) means that
-    person, so the <datalist> autocomplete, which can only fill in names, never creates a
-    duplicate of someone who exists.
+    A typed name is resolved by the service (faces.services._person_or_new): one of the
+    user's persons with that name (case-insensitive) means that person, so the <datalist>
+    autocomplete, which can only fill in names, never creates a duplicate of someone who
+    exists; nobody of that name means a new person.
     """
 
     person = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -32,10 +31,7 @@ class WhoForm(forms.Form):
             return data
         if not name:
             raise ValidationError("Type a name or pick a person.")
-        matches = list(Person.objects.for_user(self.user).filter(name__iexact=name).values_list("id", flat=True)[:2])
-        if len(matches) > 1:
-            raise ValidationError(f"Several people are called {name}: open one of them and name the face from there.")
-        data["person_id"], data["new_name"] = (matches[0], None) if matches else (None, name)
+        data["person_id"], data["new_name"] = None, name
         return data
 
     def target(self) -> dict:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, FloatField
@@ -34,6 +35,7 @@ from faces import index as face_index
 from faces import recognition
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from smartgallery.db import atomic_with_retry
+from smartgallery.text import has_visible, strip_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,10 @@ class LabelsChange:
     groups_dismissed: list[int] = field(default_factory=list)
     groups_created: list[int] = field(default_factory=list)
     person_created: int | None = None
+    # Who the faces were named for (face_assign, group naming): the answer's "Named Anna." is
+    # built from these, not by loading the person again, which may be deleted by then.
+    named_person_id: int | None = None
+    named_person_name: str = ""
     skipped_face_ids: list[int] = field(default_factory=list)  # asked for, but not changed (why: docstring)
 
     @property
@@ -138,21 +144,54 @@ def _persons(user, person_ids: Iterable[int]) -> list[Person]:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join((name or "").split())
+    # Invisible characters go (as from file names): "Anna" with a zero-width space in it would
+    # look like Anna but be another name, and a name of only such characters shows nothing.
+    name = " ".join(strip_invisible(name or "").split())
     if not name:
         raise ValidationError({"name": "A name is required."})
+    if not has_visible(name):
+        raise ValidationError({"name": "That name has no visible letters."})
     if len(name) > Person._meta.get_field("name").max_length:
         raise ValidationError({"name": "That name is too long."})
     return name
 
 
+PERSON_GONE = "That person was deleted or merged in the meantime. Pick someone else or type a name."
+
+
 def _person_or_new(user, *, person_id: int | None, name: str | None, change: LabelsChange) -> Person:
+    """The person to name faces for: an existing one of the user's, or the one a typed name
+    means (created when the user has nobody of that name).
+
+    A name resolves under a lock on the owner's row: two requests typing the same new name
+    at once (a double click, two tabs) get one person, where a read-then-create made two.
+    MariaDB cannot enforce a unique name among live persons (no conditional unique index),
+    and two persons may share a name on purpose (a rename), so it is a lock, not a constraint.
+    """
     if (person_id is None) == (name is None):
         raise ValidationError("Give either an existing person or a new name.")
     if person_id is not None:
-        return _person(user, person_id)
-    person = person_create(user=user, name=name)
-    change.person_created = person.id
+        try:
+            person = _person(user, person_id)
+        except Person.DoesNotExist:
+            # The user's own person, deleted (or merged away) after the page was drawn: say
+            # so. Any other id stays a plain DoesNotExist (404), like another user's.
+            if Person.objects.for_user_including_deleted(user).filter(pk=person_id).exists():
+                raise ValidationError(PERSON_GONE) from None
+            raise
+    else:
+        name = _clean_name(name)
+        get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+        # A locking read: it sees a person committed by the request we waited for.
+        same = list(Person.objects.for_user(user).select_for_update().filter(name__iexact=name).order_by("id")[:2])
+        if len(same) > 1:
+            raise ValidationError(f"Several people are called {name}: open one of them and name the face from there.")
+        if same:
+            person = same[0]
+        else:
+            person = person_create(user=user, name=name)
+            change.person_created = person.id
+    change.named_person_id, change.named_person_name = person.id, person.name
     return person
 
 

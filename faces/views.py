@@ -269,12 +269,12 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
                 change = services.group_name(user=request.user, group_id=group.id, **form.target())
     except ValidationError as exc:
         return _failed(request, _error_text(exc), redirect_to=back)
-    person = Person.objects.for_user(request.user).get(pk=form.cleaned_data["person_id"] or change.person_created)
+    name = change.named_person_name  # not loaded again: the person may be deleted by now
     named = sum(1 for snap in change.faces if snap.group_id == group.id and snap.state == Face.State.UNKNOWN)
-    message = f"Named {named} face{'s' if named != 1 else ''} {person.name}."
+    message = f"Named {named} face{'s' if named != 1 else ''} {name}."
     if change.skipped_face_ids:
         message += (
-            f" {len(change.skipped_face_ids)} left unknown: rejected for {person.name} before,"
+            f" {len(change.skipped_face_ids)} left unknown: rejected for {name} before,"
             " or their photo already has them."
         )
     remaining = selectors.group_list(user=request.user).filter(pk=group.id).exists()
@@ -561,11 +561,11 @@ def face_assign(request: HttpRequest, face_id: int) -> HttpResponse:
             change = services.face_assign(user=request.user, face_id=face.id, **form.target())
     except ValidationError as exc:
         return _face_failed(request, face, _error_text(exc))
-    person = Person.objects.for_user(request.user).get(pk=form.cleaned_data["person_id"] or change.person_created)
-    if face.person_id and face.person_id != person.id and face.state in services.NAMED_STATES:
-        message = f"Moved from {face.person.name} to {person.name}."
+    name = change.named_person_name  # not loaded again: the person may be deleted by now
+    if face.person_id and face.person_id != change.named_person_id and face.state in services.NAMED_STATES:
+        message = f"Moved from {face.person.name} to {name}."
     else:
-        message = f"Named {person.name}."
+        message = f"Named {name}."
     return _face_done(request, face, message, change)
 
 
