@@ -54,13 +54,13 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from faces import recognition
+    from faces import recognition_model
     from faces.calibration import labelled_photos, largest_face
     from faces.engine import load_upright_rgb
     from faces.engine_loader import get_engine
 
     engine = get_engine()
-    model = recognition.current_model()
+    model = recognition_model.current_model()
     if args.top:
         model = dataclasses.replace(model, policy=dataclasses.replace(model.policy, top_per_person=args.top))
     started = time.monotonic()

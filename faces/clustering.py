@@ -25,6 +25,7 @@ import numpy as np
 from django.db import transaction
 
 from faces.models import Face, FaceGroup
+from faces.recognition_model import current_model, decode_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +89,6 @@ def density_groups(vectors: np.ndarray, *, threshold: float, min_size: int = MIN
 
 def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
     """Re-group the owner's unknown faces; keeps existing group ids where groups overlap."""
-    from faces.recognition import _vectors, current_model
-
     model = model or current_model()
     threshold = group_threshold(model.policy.suggest, model.policy.auto_assign)
     with transaction.atomic():
@@ -108,7 +107,7 @@ def faces_regroup(owner_id: int, model=None) -> dict[str, int]:
             .only("id", "group_id", "embedding")
         )
         faces = [f for f in faces if len(f.embedding) == model.dim * 4]
-        labels = density_groups(_vectors([f.embedding for f in faces], model.dim), threshold=threshold)
+        labels = density_groups(decode_vectors([f.embedding for f in faces], model.dim), threshold=threshold)
         # Old group -> new cluster with the largest overlap keeps that group's id.
         overlap: Counter = Counter()
         for face, label in zip(faces, labels, strict=True):

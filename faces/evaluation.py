@@ -419,7 +419,7 @@ class Runner:
 
     def pack(self) -> dict:
         """The face pack this process loads (the worker must load the same one) and its bands."""
-        from faces.recognition import current_model
+        from faces.recognition_model import current_model
 
         model = current_model()
         policy = model.policy

@@ -1,8 +1,8 @@
 """Recognition: match faces against the owner's named people (see docs/PEOPLE.md).
 
-The database is the source of truth. Each user has a reference index (faces/index.py) of
-their confirmed faces, rebuilt from the database whenever it is missing, stale or corrupt.
-A face is matched by a k-nearest-neighbour vote per person, with the calibrated thresholds
+The database is the source of truth. Each user has a reference index of their confirmed
+faces (faces/index_cache.py), rebuilt from the database whenever it is missing, stale or
+corrupt. A face is matched by a k-nearest-neighbour vote per person, with the calibrated thresholds
 of the face pack and a margin between the best and the second-best person:
 
     best person's score >= auto_assign, lead >= margin  -> auto (person assigned)
@@ -17,208 +17,25 @@ face forever; two faces of one photo never get the same person.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from faces import index as face_index
+from faces.index_cache import get_index
 from faces.models import Face, FaceRejection, Person, RecognitionIndex
+from faces.recognition_model import MatchPolicy, RecognitionModel, current_model, decode_vectors
 from gallery.models import Photo
 
 logger = logging.getLogger(__name__)
 
 JOB_STATES = (Face.State.UNKNOWN, Face.State.SUGGESTED, Face.State.AUTO)
-# Neighbours fetched per face; enough for the vote of several people with several faces each.
-NEIGHBOURS = 32
-# A person's score is the mean of its best TOP_PER_PERSON neighbour similarities (fewer when
-# the person has fewer neighbours). See docs/PEOPLE.md for the measurements behind it.
-TOP_PER_PERSON = 1
 # Faces matched per transaction in a library-wide re-match: keeps row locks short.
 REMATCH_CHUNK_PHOTOS = 200
-
-
-@dataclass(frozen=True)
-class MatchPolicy:
-    auto_assign: float
-    suggest: float
-    margin: float
-    neighbours: int = NEIGHBOURS
-    top_per_person: int = TOP_PER_PERSON
-
-
-@dataclass(frozen=True)
-class RecognitionModel:
-    """What recognition needs from the engine: which vectors are comparable, and the bands."""
-
-    model_id: str
-    dim: int
-    policy: MatchPolicy
-
-
-def current_model() -> RecognitionModel:
-    from faces.engine_loader import get_engine
-
-    engine = get_engine()
-    thresholds = engine.thresholds
-    return RecognitionModel(
-        model_id=engine.model_id,
-        dim=engine.dim,
-        policy=MatchPolicy(auto_assign=thresholds.auto_assign, suggest=thresholds.suggest, margin=thresholds.margin),
-    )
-
-
-# Reference faces and the index cache -------------------------------------------------------
-
-
-def reference_faces(owner_id: int, model_id: str):
-    """The faces the index is built from: confirmed (optionally auto) faces of live persons,
-    of the current model and good enough to vouch for a person."""
-    states = [Face.State.CONFIRMED]
-    if settings.SMARTGALLERY_INDEX_AUTO_FACES:
-        states.append(Face.State.AUTO)
-    return Face.objects.filter(
-        owner_id=owner_id,
-        state__in=states,
-        person__isnull=False,
-        person__deleted_at__isnull=True,
-        recognisable=True,
-        embedding__isnull=False,
-        model_id=model_id,
-        size_px__gte=settings.SMARTGALLERY_INDEX_MIN_FACE_PX,
-        frontalness__gte=settings.SMARTGALLERY_INDEX_MIN_FRONTALNESS,
-    )
-
-
-def index_record(owner_id: int) -> RecognitionIndex:
-    record, _ = RecognitionIndex.objects.get_or_create(owner_id=owner_id)
-    return record
-
-
-def labels_changed(owner_id: int) -> None:
-    """Mark the owner's index stale: every label-changing service calls this."""
-    index_record(owner_id)
-    RecognitionIndex.objects.filter(owner_id=owner_id).update(labels_version=F("labels_version") + 1)
-
-
-def _vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
-    if not blobs:
-        return np.empty((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=np.float32).reshape(-1, dim)
-
-
-# Indexes loaded by this process, by owner: reused while the database says they are current.
-_loaded: dict[int, tuple[str, face_index.FaceIndex]] = {}
-_loaded_lock = threading.Lock()
-_LOADED_MAX = 16
-
-
-def forget_loaded_indexes() -> None:
-    with _loaded_lock:
-        _loaded.clear()
-
-
-def _remember(owner_id: int, checksum: str, built: face_index.FaceIndex) -> None:
-    with _loaded_lock:
-        if owner_id not in _loaded and len(_loaded) >= _LOADED_MAX:
-            _loaded.pop(next(iter(_loaded)))
-        _loaded[owner_id] = (checksum, built)
-
-
-def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:
-    """Build the owner's index from the database, write this machine's copy, record it.
-
-    The labels version is read *before* the faces, so a build is never older than the version
-    it records. The record only moves forward (built_version < target); when another build of
-    the same version recorded a different checksum (it read the faces before a concurrent
-    change), ours is the fresher read and replaces it, so every machine converges on one file.
-    """
-    model = model or current_model()
-    record = index_record(owner_id)
-    target = record.labels_version
-    rows = list(reference_faces(owner_id, model.model_id).order_by("id").values_list("id", "person_id", "embedding"))
-    rows = [row for row in rows if len(row[2]) == model.dim * 4]
-    kind = face_index.kind_for(len(rows), exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX)
-    built = face_index.build(
-        vectors=_vectors([row[2] for row in rows], model.dim),
-        face_ids=np.array([row[0] for row in rows], dtype=np.int64),
-        person_ids=np.array([row[1] for row in rows], dtype=np.int64),
-        version=target,
-        model_id=model.model_id,
-        dim=model.dim,
-        exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX,
-        reuse=_previous_index(owner_id, record, model) if kind in face_index.REUSABLE_KINDS else None,
-    )
-    checksum = face_index.save(built, face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id))
-    fields = {
-        "built_version": target,
-        "checksum": checksum,
-        "model_id": model.model_id,
-        "dimension": model.dim,
-        "size": built.ntotal,
-        "built_at": timezone.now(),
-    }
-    records = RecognitionIndex.objects.filter(owner_id=owner_id)
-    recorded = records.filter(Q(built_version__lt=target) | Q(built_version=target, checksum="")).update(**fields)
-    if not recorded:
-        recorded = (
-            records.filter(built_version=target).exclude(checksum=checksum, model_id=model.model_id).update(**fields)
-        )
-    if not recorded:
-        # Our own records model changes too: a pack swap rebuilds even when the version is equal.
-        recorded = records.filter(built_version__lte=target).exclude(model_id=model.model_id).update(**fields)
-    logger.info("Built face index of user %s: version %s, %s faces, %s", owner_id, target, built.ntotal, built.kind)
-    _remember(owner_id, checksum, built)
-    return built
-
-
-def _previous_index(owner_id: int, record: RecognitionIndex, model: RecognitionModel) -> face_index.FaceIndex | None:
-    """The owner's last index, held in memory or this machine's verified file, if any: a build
-    reuses its FAISS part when only person labels changed (face_index.build checks that)."""
-    with _loaded_lock:
-        cached = _loaded.get(owner_id)
-    if cached and cached[1].model_id == model.model_id:
-        return cached[1]
-    if not record.checksum or record.model_id != model.model_id:
-        return None
-    try:
-        return face_index.load(
-            face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id),
-            expected_sha256=record.checksum,
-            expected_version=record.built_version,
-            model_id=model.model_id,
-        )
-    except face_index.IndexUnusable:
-        return None
-
-
-def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:
-    """The owner's current index: from memory, else this machine's file if it verifies against
-    the database's record, else rebuilt from the database."""
-    model = model or current_model()
-    record = index_record(owner_id)
-    if not record.checksum or record.built_version < record.labels_version or record.model_id != model.model_id:
-        return build_index(owner_id, model)
-    with _loaded_lock:
-        cached = _loaded.get(owner_id)
-    if cached and cached[0] == record.checksum and cached[1].version == record.built_version:
-        return cached[1]
-    path = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id)
-    try:
-        loaded = face_index.load(
-            path, expected_sha256=record.checksum, expected_version=record.built_version, model_id=model.model_id
-        )
-    except face_index.IndexUnusable as exc:
-        logger.warning("Face index of user %s unusable (%s): rebuilding from the database", owner_id, exc)
-        return build_index(owner_id, model)
-    _remember(owner_id, record.checksum, loaded)
-    return loaded
 
 
 # Matching ---------------------------------------------------------------------------------
@@ -345,7 +162,9 @@ def _match_photos(
         ]
         if not matchable:
             return counts
-        sims, _, persons = built.search(_vectors([f.embedding for f in matchable], model.dim), model.policy.neighbours)
+        sims, _, persons = built.search(
+            decode_vectors([f.embedding for f in matchable], model.dim), model.policy.neighbours
+        )
         rejections = defaultdict(set)
         for face_id, person_id in FaceRejection.objects.filter(
             owner_id=owner_id, face_id__in=[f.id for f in matchable]
@@ -409,17 +228,12 @@ def _match_photos(
 def recognise_photo(*, photo: Photo) -> Counter:
     """Match the photo's faces against the owner's people and update their state.
 
-    Called by the photo pipeline right after it stored the faces; idempotent. Afterwards the
-    owner's unnamed groups are refreshed (debounced) so new unknown faces join them.
+    Called by the photo pipeline right after it stored the faces; idempotent. The caller
+    schedules the regrouping that lets new unknown faces join the unnamed groups.
     """
     model = current_model()
     built = get_index(photo.owner_id, model)
-    counts = _match_photos(photo.owner_id, [photo.id], built, model)
-    if counts.get(Face.State.UNKNOWN):
-        from faces.tasks import schedule_faces_regroup
-
-        transaction.on_commit(lambda: schedule_faces_regroup(photo.owner_id), robust=True)
-    return counts
+    return _match_photos(photo.owner_id, [photo.id], built, model)
 
 
 def rematch_user(owner_id: int, model: RecognitionModel | None = None) -> Counter:

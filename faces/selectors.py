@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Lower, RowNumber
 
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
+from faces.recognition_model import decode_vectors
 from gallery.models import Photo
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
@@ -145,7 +146,7 @@ def merge_candidates(*, user, person_id: int | None = None, limit: int = 10) -> 
     dim = len(rows[0][1]) // 4
     rows = [r for r in rows if len(r[1]) == dim * 4]
     labels = np.array([r[0] for r in rows], dtype=np.int64)
-    vectors = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.float32).reshape(-1, dim)
+    vectors = decode_vectors([r[1] for r in rows], dim)
     index = faiss.IndexFlatIP(dim)
     index.add(vectors)
     queries = vectors if person_id is None else vectors[labels == int(person_id)]

@@ -32,7 +32,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from faces import index as face_index
-from faces import recognition
+from faces import index_cache, recognition
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from smartgallery.db import atomic_with_retry
 from smartgallery.text import has_visible, strip_invisible
@@ -112,7 +112,7 @@ def _person_snapshot(person: Person) -> PersonSnapshot:
 def _labels_changed(owner_id: int) -> None:
     from faces.tasks import schedule_index_rebuild
 
-    recognition.labels_changed(owner_id)
+    index_cache.labels_changed(owner_id)
     # robust: a broker outage must not turn a saved correction into an error page; the next
     # correction, `manage.py reindex` or a pipeline run picks the change up.
     transaction.on_commit(lambda: schedule_index_rebuild(owner_id), robust=True)
@@ -664,7 +664,7 @@ def user_faces_delete(user) -> None:
 def _index_files_delete(owner_id: int) -> None:
     folder = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id).parent
     shutil.rmtree(folder, ignore_errors=True)
-    recognition.forget_loaded_indexes()
+    index_cache.forget_loaded_indexes()
 
 
 __all__ = [

@@ -50,6 +50,23 @@ def schedule_faces_regroup(owner_id: int) -> bool:
     return _schedule("regroup", faces_regroup, owner_id, settings.SMARTGALLERY_FACES_REGROUP_DELAY)
 
 
+def schedule_regroup_after_photo(photo_id: int) -> None:
+    """The photo pipeline's follow-up: new unknown faces of the photo join the unnamed groups.
+
+    Never fails the photo: with the broker gone, the next photo or correction schedules it."""
+    from faces.models import Face
+
+    owner_id = (
+        Face.objects.filter(photo_id=photo_id, state=Face.State.UNKNOWN).values_list("owner_id", flat=True).first()
+    )
+    if owner_id is None:
+        return
+    try:
+        schedule_faces_regroup(owner_id)
+    except (BrokerError, OSError):
+        logger.warning("Could not schedule the regrouping of user %s", owner_id, exc_info=True)
+
+
 @shared_task(name="faces.tasks.index_rebuild")
 def index_rebuild(user_id: int) -> dict:
     """Rebuild the user's index from the database if needed, then re-match their faces."""

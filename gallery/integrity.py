@@ -202,7 +202,7 @@ def _modified(name: str) -> datetime:
 
 
 def repair(findings: Findings, *, model=None, now: datetime | None = None) -> Repairs:
-    """Repair what can be repaired. `model` (faces.recognition.RecognitionModel) is needed to
+    """Repair what can be repaired. `model` (faces.recognition_model.RecognitionModel) is needed to
     rebuild indexes; without it they are reported as not repaired."""
     now = now or timezone.now()
     repairs = Repairs()
@@ -275,8 +275,8 @@ def photos_requeue(*, photo_ids: list[int], now: datetime) -> list[int]:
 def index_rebuild(*, owner_id: int, model) -> None:
     """Rebuild from the database even when the record looks current (the file may be the
     problem), then re-match the owner's faces: what the index task does after a change."""
-    from faces import recognition
+    from faces import index_cache, recognition
 
-    recognition.forget_loaded_indexes()
-    recognition.build_index(owner_id, model)
+    index_cache.forget_loaded_indexes()
+    index_cache.build_index(owner_id, model)
     recognition.rematch_user(owner_id, model)

@@ -13,6 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from faces.tasks import schedule_regroup_after_photo
 from gallery import services
 from gallery.models import Photo
 
@@ -48,7 +49,7 @@ def retry_delay(attempt: int) -> float:
 def photo_process(self, photo_id: int) -> str:
     task_id = self.request.id
     try:
-        return services.photo_process(photo_id=photo_id, task_id=task_id)
+        outcome = services.photo_process(photo_id=photo_id, task_id=task_id)
     except SoftTimeLimitExceeded:
         error = "Processing took longer than the time limit."
         exc: Exception | None = None
@@ -64,6 +65,10 @@ def photo_process(self, photo_id: int) -> str:
         logger.exception("Processing photo %s failed", photo_id)
         services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=f"{type(failure).__name__}: {failure}")
         return "failed"
+    else:
+        if outcome == "done":
+            schedule_regroup_after_photo(photo_id)
+        return outcome
     logger.warning("Photo %s: %s", photo_id, error)
     services.connection_refresh()
     if services.photo_release_for_retry(photo_id=photo_id, task_id=task_id, error=error):

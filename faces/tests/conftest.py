@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faces import recognition
+from faces import index_cache, recognition_model
 from faces.calibration import labelled_photos, largest_face
 from faces.engine import DetectedFace, FaceEngine, load_engine, load_upright_rgb
 
@@ -40,12 +40,12 @@ def labelled_embeddings(detections: dict[str, list[DetectedFace]], faces_dir: Pa
 def fresh_process_cache():
     """No face index kept in this process from another test, before or after this one
     (`pytestmark = pytest.mark.usefixtures("fresh_process_cache")` in the modules that need it)."""
-    recognition.forget_loaded_indexes()
+    index_cache.forget_loaded_indexes()
     yield
-    recognition.forget_loaded_indexes()
+    index_cache.forget_loaded_indexes()
 
 
 @pytest.fixture
 def model(engine: FaceEngine):
     """The recognition model of the face pack under test."""
-    return recognition.current_model()
+    return recognition_model.current_model()

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from faces import index as face_index
-from faces import recognition, services
+from faces import index_cache, recognition_model, services
 from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.tests.people import Library
 from gallery.models import Photo
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
 @pytest.fixture
 def library(alice, detections, engine):
-    model_id = recognition.current_model().model_id
+    model_id = recognition_model.current_model().model_id
     library = Library(alice, detections, model_id, ["Ariel_Sharon", "Tony_Blair"], per_identity=6)
     first = library.faces["Ariel_Sharon"]
     person = services.face_assign(user=alice, face_id=first[0].id, name="Ariel").person_created
@@ -78,7 +78,7 @@ def test_reprocess_queues_photos_through_the_pipeline(alice, library, django_cap
 
 
 def test_reprocess_missing_only_takes_photos_of_another_model(alice, library):
-    current = recognition.current_model().model_id
+    current = recognition_model.current_model().model_id
     Photo.objects.filter(owner=alice).update(faces_model_id=current)
     old = Photo.objects.filter(owner=alice).first()
     Photo.objects.filter(pk=old.pk).update(faces_model_id="old:model")
@@ -91,7 +91,7 @@ def test_deleting_an_account_removes_its_people_and_index_files(alice, library, 
     from accounts.deletion import user_data_cleanups
 
     assert services.user_faces_delete in user_data_cleanups()
-    recognition.get_index(alice.id)
+    index_cache.get_index(alice.id)
     folder = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, alice.id).parent
     assert folder.exists()
     with django_capture_on_commit_callbacks(execute=True):

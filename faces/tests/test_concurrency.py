@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from faces import index as face_index
-from faces import recognition, services
+from faces import index_cache, recognition, services
 from faces.models import Face, Person, RecognitionIndex
 from faces.tests.people import Library
 from gallery.tasks import TRANSIENT_ERRORS
@@ -101,9 +101,9 @@ def test_two_corrections_of_one_person_at_once_both_land(alice, library, model, 
     record = _record(alice)
     assert record.labels_version == before + 2
     assert record.built_version == record.labels_version
-    built = recognition.get_index(alice.id, model)
+    built = index_cache.get_index(alice.id, model)
     assert set(built.face_ids.tolist()) == set(
-        recognition.reference_faces(alice.id, model.model_id).values_list("id", flat=True)
+        index_cache.reference_faces(alice.id, model.model_id).values_list("id", flat=True)
     )
     assert not Face.objects.filter(pk__in=[f.id for f in tony_faces], person=person).exists()
 
@@ -116,12 +116,12 @@ def test_an_older_build_finishing_last_never_replaces_the_newer_index(alice, lib
     ariel_faces = library.faces["Ariel_Sharon"]
     gate = Gate("older")
     gate.install(monkeypatch, face_index, "save")  # built from the old labels, not yet written
-    older = Runner("older", lambda: recognition.build_index(alice.id, model))
+    older = Runner("older", lambda: index_cache.build_index(alice.id, model))
     older.start()
     gate.wait_parked()
 
     _name(alice, ariel_faces[:3], "Ariel")
-    newer = recognition.build_index(alice.id, model)
+    newer = index_cache.build_index(alice.id, model)
     newest_record = _record(alice)
     gate.release()
     stale = older.join_checked()
@@ -130,7 +130,7 @@ def test_an_older_build_finishing_last_never_replaces_the_newer_index(alice, lib
     record = _record(alice)
     assert (record.built_version, record.checksum) == (newest_record.built_version, newest_record.checksum)
     # The older build wrote its file last; it does not verify, so it is never used.
-    current = recognition.get_index(alice.id, model)
+    current = index_cache.get_index(alice.id, model)
     assert current.version == record.built_version == record.labels_version
     assert sorted(current.face_ids.tolist()) == sorted(f.id for f in ariel_faces[:3])
 
@@ -166,7 +166,7 @@ def test_a_merge_while_recognition_names_a_new_face_ends_in_the_target(alice, li
     ariel_faces, tony_faces = library.faces["Ariel_Sharon"], library.faces["Tony_Blair"]
     x = _name(alice, ariel_faces[:3], "Ariel")
     y = _name(alice, tony_faces[:3], "Tony")
-    recognition.get_index(alice.id, model)
+    index_cache.get_index(alice.id, model)
     new_face = ariel_faces[3]  # a new photo's face, just stored by detection
     client = Client()
     client.force_login(alice)
@@ -241,5 +241,5 @@ def test_built_version_only_goes_up_under_concurrent_corrections_and_rebuilds(al
     assert seen == sorted(seen) and len(set(seen)) > 1
     record = _record(alice)
     assert record.built_version == record.labels_version
-    built = recognition.get_index(alice.id, model)
-    assert built.ntotal == recognition.reference_faces(alice.id, model.model_id).count() == 8
+    built = index_cache.get_index(alice.id, model)
+    assert built.ntotal == index_cache.reference_faces(alice.id, model.model_id).count() == 8

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from faces import index as face_index
-from faces import recognition
+from faces import index_cache, recognition_model
 from faces.models import Face, RecognitionIndex
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import unit_vectors
@@ -126,7 +126,7 @@ def test_a_temp_file_left_by_a_killed_writer_is_cleaned_on_the_next_write(tmp_pa
 
 @pytest.fixture
 def named(alice, detections, engine):
-    model = recognition.current_model()
+    model = recognition_model.current_model()
     library = Library(alice, detections, model.model_id, PEOPLE, per_identity=5)
     for identity in PEOPLE:
         name_person(library, alice, identity)
@@ -134,7 +134,7 @@ def named(alice, detections, engine):
 
 
 def _brute_force(owner, model, queries, k):
-    rows = list(recognition.reference_faces(owner.id, model.model_id).order_by("id").values_list("id", "embedding"))
+    rows = list(index_cache.reference_faces(owner.id, model.model_id).order_by("id").values_list("id", "embedding"))
     vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(-1, model.dim)
     sims = queries @ vectors.T
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
@@ -156,7 +156,7 @@ def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(
 ):
     model = named
     settings.SMARTGALLERY_INDEX_EXACT_MAX = KINDS[kind]
-    recognition.get_index(alice.id, model)
+    index_cache.get_index(alice.id, model)
     record = RecognitionIndex.objects.get(owner=alice)
     path = _path(alice)
     if damage == "flip":
@@ -179,10 +179,10 @@ def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(
             checksum = face_index.save(current, path)
         RecognitionIndex.objects.filter(owner=alice).update(checksum=checksum)
     else:
-        recognition.labels_changed(alice.id)
-    recognition.forget_loaded_indexes()
+        index_cache.labels_changed(alice.id)
+    index_cache.forget_loaded_indexes()
 
-    rebuilt = recognition.get_index(alice.id, model)
+    rebuilt = index_cache.get_index(alice.id, model)
 
     assert rebuilt.kind == kind
     record.refresh_from_db()
@@ -197,34 +197,34 @@ def test_a_bad_index_file_is_rebuilt_and_equals_an_exact_search_over_the_db(
 
 
 def test_index_invariants(alice, named):
-    built = recognition.get_index(alice.id, named)
+    built = index_cache.get_index(alice.id, named)
     mine = set(Face.objects.filter(owner=alice).values_list("id", flat=True))
     assert set(built.face_ids.tolist()) <= mine
-    assert built.ntotal == recognition.reference_faces(alice.id, named.model_id).count()
+    assert built.ntotal == index_cache.reference_faces(alice.id, named.model_id).count()
 
 
 def test_built_version_only_goes_up(alice, named):
-    recognition.get_index(alice.id, named)
-    recognition.labels_changed(alice.id)
-    recognition.labels_changed(alice.id)
-    newest = recognition.build_index(alice.id, named)
+    index_cache.get_index(alice.id, named)
+    index_cache.labels_changed(alice.id)
+    index_cache.labels_changed(alice.id)
+    newest = index_cache.build_index(alice.id, named)
     RecognitionIndex.objects.filter(owner=alice).update(labels_version=newest.version)  # no change
 
     # An older build (it read version N-1 before the newer build) finishes last.
     RecognitionIndex.objects.filter(owner=alice).update(labels_version=newest.version - 1)
-    recognition.build_index(alice.id, named)
+    index_cache.build_index(alice.id, named)
     record = RecognitionIndex.objects.get(owner=alice)
     assert record.built_version == newest.version
 
 
 def test_a_second_machine_with_its_own_folder_builds_the_same_file(alice, named, tmp_path, settings):
-    recognition.get_index(alice.id, named)
+    index_cache.get_index(alice.id, named)
     first = _path(alice).read_bytes()
     record = RecognitionIndex.objects.get(owner=alice)
 
     settings.SMARTGALLERY_INDEX_DIR = tmp_path / "machine-b"
-    recognition.forget_loaded_indexes()
-    recognition.get_index(alice.id, named)
+    index_cache.forget_loaded_indexes()
+    index_cache.get_index(alice.id, named)
 
     assert _path(alice).read_bytes() == first
     assert RecognitionIndex.objects.get(owner=alice).checksum == record.checksum

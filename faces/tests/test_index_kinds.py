@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from faces import index as face_index
-from faces import recognition, services
+from faces import index_cache, recognition_model, services
 from faces.models import Face, Person, RecognitionIndex
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import unit_vectors
@@ -182,7 +182,7 @@ PEOPLE = ["Ariel_Sharon", "Colin_Powell", "Tony_Blair"]
 @pytest.fixture
 def named(alice, detections, engine, settings):
     settings.SMARTGALLERY_INDEX_EXACT_MAX = 1  # 9 reference faces: pq-refine
-    model = recognition.current_model()
+    model = recognition_model.current_model()
     library = Library(alice, detections, model.model_id, PEOPLE, per_identity=5)
     for identity in PEOPLE:
         name_person(library, alice, identity)
@@ -190,7 +190,7 @@ def named(alice, detections, engine, settings):
 
 
 def test_a_reassignment_reuses_the_index_and_every_machine_gets_the_same_file(alice, named, tmp_path, monkeypatch):
-    first = recognition.get_index(alice.id, named)
+    first = index_cache.get_index(alice.id, named)
     assert first.kind == "pq-refine"
     builds = []
     real = face_index._new_index
@@ -199,7 +199,7 @@ def test_a_reassignment_reuses_the_index_and_every_machine_gets_the_same_file(al
     other = Person.objects.filter(owner=alice).exclude(pk=moved.person_id).order_by("pk").first()
     services.face_assign(user=alice, face_id=moved.id, person_id=other.pk)
 
-    relabelled = recognition.get_index(alice.id, named)
+    relabelled = index_cache.get_index(alice.id, named)
 
     assert builds == [] and relabelled.index is first.index
     assert relabelled.person_ids[relabelled.face_ids.tolist().index(moved.id)] == other.pk
@@ -207,21 +207,21 @@ def test_a_reassignment_reuses_the_index_and_every_machine_gets_the_same_file(al
     assert record.built_version == record.labels_version == relabelled.version
     # Another machine, with no file and nothing in memory, builds the same bytes from the DB.
     settings.SMARTGALLERY_INDEX_DIR = tmp_path / "machine-b"
-    recognition.forget_loaded_indexes()
-    fresh = recognition.get_index(alice.id, named)
+    index_cache.forget_loaded_indexes()
+    fresh = index_cache.get_index(alice.id, named)
     assert builds == [1]
     assert face_index.sha256_hex(fresh.to_bytes()) == record.checksum
     assert RecognitionIndex.objects.get(owner=alice).checksum == record.checksum
 
 
 def test_a_confirmation_rebuilds_from_a_loaded_file_too(alice, named):
-    recognition.get_index(alice.id, named)
-    recognition.forget_loaded_indexes()  # a fresh process: the previous index comes from the file
+    index_cache.get_index(alice.id, named)
+    index_cache.forget_loaded_indexes()  # a fresh process: the previous index comes from the file
     unknown = Face.objects.filter(owner=alice, state=Face.State.UNKNOWN).order_by("id").first()
     person = Person.objects.filter(owner=alice).order_by("pk").first()
     services.face_assign(user=alice, face_id=unknown.id, person_id=person.pk)
 
-    rebuilt = recognition.get_index(alice.id, named)
+    rebuilt = index_cache.get_index(alice.id, named)
 
     assert unknown.id in rebuilt.face_ids.tolist()
-    assert rebuilt.ntotal == recognition.reference_faces(alice.id, named.model_id).count()
+    assert rebuilt.ntotal == index_cache.reference_faces(alice.id, named.model_id).count()

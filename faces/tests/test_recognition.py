@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from faces import index as face_index
-from faces import recognition, services
+from faces import index_cache, recognition, services
 from faces.models import Face, FaceRejection, RecognitionIndex
-from faces.recognition import Candidate, MatchPolicy, decide_photo
+from faces.recognition import Candidate, decide_photo
+from faces.recognition_model import MatchPolicy
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import FaceFactory, PhotoFactory, detection_fields
 
@@ -153,10 +155,10 @@ def test_the_same_real_person_in_two_accounts_stays_separate(alice, bob, detecti
 
     assert {state for state, _ in bobs.states("Ariel_Sharon")} == {Face.State.UNKNOWN}
     assert not Face.objects.filter(owner=bob, person__owner=alice).exists()
-    bobs_index = recognition.get_index(bob.id, model)
+    bobs_index = index_cache.get_index(bob.id, model)
     assert bobs_index.ntotal == 0
     name_person(bobs, bob, "Ariel_Sharon", 2)
-    bobs_index = recognition.get_index(bob.id, model)
+    bobs_index = index_cache.get_index(bob.id, model)
     assert set(bobs_index.face_ids.tolist()) <= set(Face.objects.filter(owner=bob).values_list("id", flat=True))
     assert bobs_index.ntotal == 2
 
@@ -185,18 +187,18 @@ def test_faces_of_another_model_are_left_alone(alice, library, model):
 
     old.refresh_from_db()
     assert old.state == Face.State.UNKNOWN
-    assert old.id not in recognition.get_index(alice.id, model).face_ids
+    assert old.id not in index_cache.get_index(alice.id, model).face_ids
 
 
 def test_index_holds_exactly_the_reference_faces(alice, library, model):
     name_person(library, alice, "Ariel_Sharon", 3)
     name_person(library, alice, "Tony_Blair", 2)
 
-    built = recognition.get_index(alice.id, model)
+    built = index_cache.get_index(alice.id, model)
 
     confirmed = set(Face.objects.filter(owner=alice, state=Face.State.CONFIRMED).values_list("id", flat=True))
     assert set(built.face_ids.tolist()) == confirmed
     record = RecognitionIndex.objects.get(owner=alice)
     assert record.size == built.ntotal == 5
     assert record.built_version == record.labels_version
-    assert face_index.index_path(recognition.settings.SMARTGALLERY_INDEX_DIR, alice.id).exists()
+    assert face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, alice.id).exists()

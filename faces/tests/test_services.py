@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
-from faces import recognition, services, tasks
+from faces import index_cache, recognition, services, tasks
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import FaceFactory, PhotoFactory
@@ -292,7 +292,7 @@ def test_merge_moves_faces_and_rejections_and_keeps_counts_and_index_consistent(
     assert not Face.objects.filter(person_id=second).exists()
     assert FaceRejection.objects.filter(face=rejected, person_id=first).exists()
     assert not Person.objects.for_user(alice).filter(pk=second).exists()
-    built = recognition.get_index(alice.id, model)
+    built = index_cache.get_index(alice.id, model)
     assert set(built.person_ids.tolist()) == {first} and built.ntotal == 4
 
     services.labels_undo(user=alice, change=change)
@@ -300,7 +300,7 @@ def test_merge_moves_faces_and_rejections_and_keeps_counts_and_index_consistent(
     assert Person.objects.for_user(alice).filter(pk=second).exists()
     assert FaceRejection.objects.filter(face=rejected, person_id=second).exists()
     assert not FaceRejection.objects.filter(face=rejected, person_id=first).exists()
-    assert set(recognition.get_index(alice.id, model).person_ids.tolist()) == {first, second}
+    assert set(index_cache.get_index(alice.id, model).person_ids.tolist()) == {first, second}
 
 
 def test_merge_into_itself_is_refused(alice):
@@ -319,7 +319,7 @@ def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice
     assert sorted(change.face_ids) == sorted(released)
     assert not Face.objects.filter(person_id=ariel).exists()
     assert Face.objects.filter(pk__in=released, state=Face.State.UNKNOWN).count() == len(released)
-    assert recognition.get_index(alice.id, model).ntotal == 0
+    assert index_cache.get_index(alice.id, model).ntotal == 0
     # The same human named again from two of the released faces: the rest is only suggested.
     again = services.face_assign(user=alice, face_id=released[0], name="Ariel again").person_created
     services.face_assign(user=alice, face_id=released[1], person_id=again)
@@ -345,11 +345,11 @@ def test_delete_person_undo_restores_everything(alice, library, model):
 
 def test_index_invalidate_after_a_photo_delete_drops_its_faces_from_the_index(alice, library, model):
     name_person(library, alice, "Ariel_Sharon")
-    assert recognition.get_index(alice.id, model).ntotal == 3
+    assert index_cache.get_index(alice.id, model).ntotal == 3
     library.faces["Ariel_Sharon"][0].photo.delete()
 
     services.index_invalidate(owner_id=alice.id)
 
-    built = recognition.get_index(alice.id, model)
+    built = index_cache.get_index(alice.id, model)
     assert built.ntotal == 2
     assert set(built.face_ids.tolist()) <= set(Face.objects.filter(owner=alice).values_list("id", flat=True))

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from faces import recognition, services, tasks
+from faces import index_cache, recognition_model, services, tasks
 from faces.models import Face, RecognitionIndex
 from faces.tests.people import Library
 
@@ -24,9 +24,9 @@ def _wait_for(condition, timeout: float = 60.0):
 
 
 def test_a_correction_rebuilds_the_index_and_rematches_in_the_worker(celery_worker_process, alice, detections, engine):
-    recognition.forget_loaded_indexes()
+    index_cache.forget_loaded_indexes()
     cache.delete(tasks._flag("index-rebuild", alice.id))
-    model_id = recognition.current_model().model_id
+    model_id = recognition_model.current_model().model_id
     library = Library(alice, detections, model_id, ["Ariel_Sharon", "Tony_Blair"], per_identity=6)
 
     # Three clicks, each its own transaction: one debounced rebuild does the work.

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from faces import index as face_index
 from faces.models import Face, RecognitionIndex
-from faces.recognition import MatchPolicy, RecognitionModel
+from faces.recognition_model import MatchPolicy, RecognitionModel
 from gallery import integrity
 from gallery.models import Photo
 from smartgallery.tests.world import MODEL_ID, make_world, storage_files
@@ -28,7 +28,7 @@ DAY = 86_400
 def _model(monkeypatch, settings, tmp_path):
     """The current model without loading onnxruntime: the worlds' faces are of MODEL_ID."""
     settings.SMARTGALLERY_INDEX_DIR = tmp_path / "index"
-    monkeypatch.setattr("faces.recognition.current_model", lambda: MODEL)
+    monkeypatch.setattr("faces.recognition_model.current_model", lambda: MODEL)
 
 
 @pytest.fixture
@@ -64,9 +64,9 @@ def run_json(*args) -> dict:
 
 def _index_current(world) -> None:
     """Give the world's index record a real, current file (as the index task leaves it)."""
-    from faces import recognition
+    from faces import index_cache
 
-    recognition.build_index(world.owner.pk, MODEL)
+    index_cache.build_index(world.owner.pk, MODEL)
 
 
 @pytest.mark.django_db
@@ -169,7 +169,7 @@ def test_no_engine_skips_the_model_check(world, monkeypatch):
     def fail():
         raise AssertionError("the engine must not be loaded")
 
-    monkeypatch.setattr("faces.recognition.current_model", fail)
+    monkeypatch.setattr("faces.recognition_model.current_model", fail)
     report = run_json("--no-engine")
     assert report["findings"]["model_id"] is None
     assert report["findings"]["stale_model_faces"] == []
@@ -182,7 +182,7 @@ def test_an_engine_that_cannot_load_is_reported_not_fatal(world, monkeypatch):
     def broken():
         raise FaceEngineError("no pack here")
 
-    monkeypatch.setattr("faces.recognition.current_model", broken)
+    monkeypatch.setattr("faces.recognition_model.current_model", broken)
     RecognitionIndex.objects.filter(owner=world.owner).update(labels_version=5)
     text = run("--fix")
     assert "face engine not loaded (no pack here)" in text
@@ -221,9 +221,9 @@ def test_other_users_are_checked_too_and_left_alone_when_fine(world, bob, enqueu
     _index_current(world)
     bobs = make_world(bob, label="Bob")
     _age_all_files()
-    from faces import recognition
+    from faces import index_cache
 
-    recognition.build_index(bob.pk, MODEL)
+    index_cache.build_index(bob.pk, MODEL)
     default_storage.delete(bobs.photo.preview.name)
     before = {p.pk: (p.status, p.attempts) for p in Photo.objects.filter(owner=world.owner)}
     with django_capture_on_commit_callbacks(execute=True):

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from faces import engine_loader, recognition
+from faces import engine_loader, index_cache, recognition_model
 from faces import services as face_services
 from faces.models import Face, RecognitionIndex
 from gallery import services, tasks
@@ -46,8 +46,8 @@ def test_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_q
     services.photo_process(photo_id=photo.pk, task_id="first")
     named = Face.objects.filter(photo=photo).first()
     face_services.face_assign(user=alice, face_id=named.pk, name="Sam")  # a reference face of the index
-    model = recognition.current_model()
-    recognition.get_index(alice.id, model)
+    model = recognition_model.current_model()
+    index_cache.get_index(alice.id, model)
     Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.QUEUED)  # reprocess (a new model, say)
 
     gate = Gate("pipeline")
@@ -72,7 +72,7 @@ def test_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_q
     assert media_files(alice) == set()
     record = RecognitionIndex.objects.get(owner=alice)
     assert record.labels_version > record.built_version  # the delete made the index stale
-    rebuilt = recognition.get_index(alice.id, model)
+    rebuilt = index_cache.get_index(alice.id, model)
     assert named.pk not in rebuilt.face_ids.tolist() and rebuilt.ntotal == 0
 
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from faces import recognition
+from faces import index_cache, recognition, recognition_model
 from faces.tasks import index_rebuild
 
 
@@ -23,18 +23,18 @@ class Command(BaseCommand):
                 raise CommandError(f"No user with email {options['user']!r}")
         else:
             users = list(User.objects.filter(faces__isnull=False).distinct().order_by("id"))
-        model = recognition.current_model() if options["sync"] else None
+        model = recognition_model.current_model() if options["sync"] else None
         totals = {"users": 0, "reference_faces": 0, "auto": 0, "suggested": 0, "unknown": 0}
         for number, user in enumerate(users, start=1):
             # A forced rebuild: the version moves on, so every machine's copy is replaced too.
-            recognition.labels_changed(user.pk)
+            index_cache.labels_changed(user.pk)
             if not options["sync"]:
                 index_rebuild.delay(user.pk)
                 self.stdout.write(f"[{number}/{len(users)}] {user.email}: queued")
                 totals["users"] += 1
                 continue
             counts = recognition.index_rebuild(user.pk, model)
-            size = recognition.get_index(user.pk, model).ntotal
+            size = index_cache.get_index(user.pk, model).ntotal
             totals["users"] += 1
             totals["reference_faces"] += size
             for state in ("auto", "suggested", "unknown"):

@@ -51,11 +51,11 @@ class Command(BaseCommand):
     def _load_model(self):
         # Knowing the current model id means loading the pack (its id hashes the recogniser
         # file); a command can afford that, and the index rebuild needs the engine anyway.
-        from faces import recognition
+        from faces import recognition_model
         from faces.engine import FaceEngineError
 
         try:
-            return recognition.current_model(), ""
+            return recognition_model.current_model(), ""
         except FaceEngineError as exc:
             return None, f"face engine not loaded ({exc}); face-model check and index rebuilds skipped"
 
