@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from faces import services
 from faces.models import Face, Person
-from faces.tests.viewdata import hx, make_face, make_group, make_person
+from faces.tests.viewdata import hx
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory
 
 INVISIBLE = [
     "\u200b",  # zero-width space
@@ -26,7 +27,7 @@ INVISIBLE = [
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", INVISIBLE)
 def test_a_face_cannot_be_named_with_only_invisible_characters(alice_client, alice, name):
-    face = make_face(alice)
+    face = FaceFactory(owner=alice)
 
     response = alice_client.post(reverse("faces:face_assign", args=[face.id]), {"name": name}, **hx())
 
@@ -39,7 +40,7 @@ def test_a_face_cannot_be_named_with_only_invisible_characters(alice_client, ali
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", INVISIBLE)
 def test_a_person_cannot_be_renamed_to_only_invisible_characters(alice, name):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
 
     with pytest.raises(ValidationError):
         services.person_rename(user=alice, person_id=anna.id, name=name)
@@ -60,8 +61,8 @@ def test_invisible_characters_are_taken_out_of_names_like_out_of_file_names(alic
 
 @pytest.mark.django_db
 def test_a_name_with_a_hidden_character_means_the_person_it_looks_like(alice_client, alice):
-    anna = make_person(alice, "Anna")
-    face = make_face(alice)
+    anna = PersonFactory(owner=alice, name="Anna")
+    face = FaceFactory(owner=alice)
 
     alice_client.post(reverse("faces:face_assign", args=[face.id]), {"name": "An\u200bna"}, **hx())
 
@@ -74,9 +75,9 @@ def test_a_name_with_a_hidden_character_means_the_person_it_looks_like(alice_cli
 
 @pytest.mark.django_db
 def test_a_name_two_persons_share_asks_to_pick_one(alice_client, alice):
-    make_person(alice, "Anna")
-    make_person(alice, "anna")
-    face = make_face(alice)
+    PersonFactory(owner=alice, name="Anna")
+    PersonFactory(owner=alice, name="anna")
+    face = FaceFactory(owner=alice)
 
     response = alice_client.post(reverse("faces:face_assign", args=[face.id]), {"name": "ANNA"}, **hx())
 
@@ -87,8 +88,8 @@ def test_a_name_two_persons_share_asks_to_pick_one(alice_client, alice):
 
 @pytest.mark.django_db
 def test_bobs_persons_of_the_same_name_are_not_alices(alice_client, alice, bob):
-    bobs = make_person(bob, "Clara")
-    face = make_face(alice)
+    bobs = PersonFactory(owner=bob, name="Clara")
+    face = FaceFactory(owner=alice)
 
     alice_client.post(reverse("faces:face_assign", args=[face.id]), {"name": "Clara"}, **hx())
 
@@ -102,13 +103,13 @@ def test_bobs_persons_of_the_same_name_are_not_alices(alice_client, alice, bob):
 @pytest.mark.django_db
 @pytest.mark.parametrize("what", ["face", "group"])
 def test_picking_a_person_deleted_meanwhile_says_so(alice_client, alice, what):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     services.person_delete(user=alice, person_id=anna.id)
     if what == "face":
-        target = make_face(alice)
+        target = FaceFactory(owner=alice)
         url, form = reverse("faces:face_assign", args=[target.id]), {"person": anna.id}
     else:
-        target = make_group(alice, faces=2)
+        target = FaceGroupFactory(owner=alice, faces=2)
         url, form = reverse("faces:group_name", args=[target.id]), {"person": anna.id, "all": "1"}
 
     htmx = alice_client.post(url, form, **hx())
@@ -121,9 +122,9 @@ def test_picking_a_person_deleted_meanwhile_says_so(alice_client, alice, what):
 
 @pytest.mark.django_db
 def test_bob_picking_alices_deleted_person_gets_404(alice, bob, bob_client):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     services.person_delete(user=alice, person_id=anna.id)
-    face = make_face(bob)
+    face = FaceFactory(owner=bob)
 
     response = bob_client.post(reverse("faces:face_assign", args=[face.id]), {"person": anna.id}, **hx())
 

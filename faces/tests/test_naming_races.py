@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from faces import services
 from faces.models import Face, Person
-from faces.tests.viewdata import hx, make_face, make_group, make_person
+from faces.tests.viewdata import hx
 from gallery.tests.threads import Gate, Runner
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 BARRIER_SECONDS = 3
@@ -32,12 +33,12 @@ def _browser(user) -> Client:
 
 @pytest.mark.parametrize("what", ["face", "group"])
 def test_a_person_deleted_right_after_faces_were_named_for_them_is_no_error(alice, monkeypatch, what):
-    anna = make_person(alice, "Anna")
+    anna = PersonFactory(owner=alice, name="Anna")
     if what == "face":
-        target = make_face(alice)
+        target = FaceFactory(owner=alice)
         url, form, service = reverse("faces:face_assign", args=[target.id]), {"person": anna.id}, "face_assign"
     else:
-        target = make_group(alice, faces=2)
+        target = FaceGroupFactory(owner=alice, faces=2)
         url, form, service = (
             reverse("faces:group_name", args=[target.id]),
             {"person": anna.id, "all": "1"},
@@ -63,7 +64,7 @@ def test_a_person_deleted_right_after_faces_were_named_for_them_is_no_error(alic
 
 
 def test_the_same_new_name_sent_twice_at_once_makes_one_person(alice, monkeypatch):
-    faces = [make_face(alice), make_face(alice)]
+    faces = [FaceFactory(owner=alice), FaceFactory(owner=alice)]
     # Both requests found nobody called Clara; both now create her.
     barrier = threading.Barrier(2)
     arrived = []
@@ -95,7 +96,7 @@ def test_the_same_new_name_sent_twice_at_once_makes_one_person(alice, monkeypatc
     assert claras.count() == 1
     assert set(Face.objects.filter(person=claras.get()).values_list("id", flat=True)) == {f.id for f in faces}
     # And typing the name again is not "Several people are called Clara".
-    third = make_face(alice)
+    third = FaceFactory(owner=alice)
     response = browsers[0].post(reverse("faces:face_assign", args=[third.id]), {"name": "clara"}, **hx())
     assert "Named Clara." in response.content.decode()
     assert Face.objects.get(pk=third.id).person_id == claras.get().id
