@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from faces.models import Face, FaceRejection, Person, face_crop_upload_to
 from gallery import imaging
 from gallery.models import Photo
-from gallery.storage import storage_save
+from gallery.storage import storage_delete, storage_save
 
 if TYPE_CHECKING:
     from faces.engine import DetectedFace
@@ -86,7 +85,7 @@ def photo_faces_store(
         for face in detected:
             crops.append(_write_crop(photo, face, image))
     except Exception:
-        _delete_files(crops)
+        storage_delete(crops)
         raise
     if written_files is not None:
         written_files.extend(crops)
@@ -94,9 +93,9 @@ def photo_faces_store(
         with transaction.atomic():
             faces, unused_crops, old_crops = _store(photo, detected, model_id, crops)
     except Exception:
-        _delete_files(crops)
+        storage_delete(crops)
         raise
-    transaction.on_commit(lambda: _delete_files(unused_crops + old_crops))
+    transaction.on_commit(lambda: storage_delete(unused_crops + old_crops))
     return faces
 
 
@@ -176,11 +175,3 @@ def _write_crop(photo: Photo, detection: DetectedFace, image: np.ndarray) -> str
     crop = imaging.square_crop(image, detection.box, margin=CROP_MARGIN, size=CROP_SIZE)
     name = face_crop_upload_to(Face(owner_id=photo.owner_id), "crop.jpg")
     return storage_save(name, ContentFile(imaging.encode_jpeg(crop, quality=CROP_QUALITY)))
-
-
-def _delete_files(names: Sequence[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("Could not delete face crop %s", name, exc_info=True)

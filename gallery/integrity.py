@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 QUARANTINE_DIR = "quarantine"
 ORPHAN_MIN_AGE = timedelta(hours=1)
 MISSING_ORIGINAL = "The original file is missing from storage; upload the photo again."
-BATCH = 500
 
 
 @dataclass
@@ -208,7 +207,7 @@ def repair(findings: Findings, *, model=None, now: datetime | None = None) -> Re
     repairs = Repairs()
     repairs.quarantined = orphans_quarantine(names=findings.orphan_files, now=now)
     repairs.marked_failed = photos_mark_missing(photo_ids=findings.photos_missing_original, now=now)
-    repairs.requeued = photos_requeue(photo_ids=findings.photos_to_requeue, now=now)
+    repairs.requeued = services.photos_requeue(photo_ids=findings.photos_to_requeue, now=now)
     for owner_id, reason in findings.stale_indexes.items():
         if model is None:
             repairs.not_repaired.append(f"index of user {owner_id} ({reason}): the face engine is not loaded")
@@ -251,25 +250,6 @@ def photos_mark_missing(*, photo_ids: list[int], now: datetime) -> list[int]:
         marked = list(pending.values_list("pk", flat=True))
         pending.update(status=Photo.Status.FAILED, last_error=MISSING_ORIGINAL, finished_at=now, task_id="")
     return marked
-
-
-def photos_requeue(*, photo_ids: list[int], now: datetime) -> list[int]:
-    """Queue photos for processing again with fresh attempts, as `manage.py reprocess` does.
-    Photos already queued or processing are left to the run that has them."""
-    requeued: list[int] = []
-    for start in range(0, len(photo_ids), BATCH):
-        with transaction.atomic():
-            batch = Photo.objects.select_for_update().filter(pk__in=photo_ids[start : start + BATCH])
-            ids = list(
-                batch.exclude(status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).values_list("pk", flat=True)
-            )
-            Photo.objects.filter(pk__in=ids).update(
-                status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=now, task_id=""
-            )
-            for photo_id in ids:
-                transaction.on_commit(lambda photo_id=photo_id: services.photo_enqueue(photo_id=photo_id))
-        requeued += ids
-    return requeued
 
 
 def index_rebuild(*, owner_id: int, model) -> None:

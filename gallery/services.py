@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import logging
 import os
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from faces.recognition import recognise_photo
 from faces.services import index_invalidate
 from gallery import imaging
 from gallery.models import Photo, derivative_upload_to, original_upload_to
-from gallery.storage import storage_save
+from gallery.storage import storage_delete, storage_save
 from gallery.validation import ImageRejected, clean_display_name, format_bytes, validate_image
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 PREVIEW_QUALITY = 85
 THUMBNAIL_QUALITY = 80
 SWEEP_BATCH = 500
+# Photos locked and updated per transaction by photos_requeue (reprocess --all on a big library).
+REQUEUE_BATCH = 500
 # A photo stays `processing` at most this long past the hard time limit before the sweeper
 # decides its worker is gone.
 PROCESSING_GRACE = timedelta(seconds=60)
@@ -93,13 +96,13 @@ def photo_create(*, owner, file: IO[bytes], filename: str) -> tuple[Photo, bool]
             photo.save()
             transaction.on_commit(lambda: photo_enqueue(photo_id=photo.pk))
     except IntegrityError:
-        _delete_files([name])
+        storage_delete([name])
         existing = Photo.objects.filter(owner=owner, sha256=info.sha256).first()
         if existing is None:
             raise
         return existing, False
     except Exception:
-        _delete_files([name])
+        storage_delete([name])
         raise
     return photo, True
 
@@ -164,19 +167,19 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
                 raise PhotoGone(photo_id)
             if locked.status != Photo.Status.PROCESSING or locked.task_id != task_id:
                 # Someone else took the photo over (the sweeper, after we looked stuck).
-                _delete_files(list(derivatives.values()))
+                storage_delete(list(derivatives.values()))
                 return "skipped"
             photo_faces_store(photo=locked, detected=detected, model_id=engine.model_id, image=rgb, written_files=crops)
             old_files = [name for name in (locked.thumbnail.name, locked.preview.name) if name]
             Photo.objects.filter(pk=photo_id).update(faces_model_id=engine.model_id, **derivatives)
     except PhotoGone:
-        _delete_files(list(derivatives.values()) + crops)
+        storage_delete(list(derivatives.values()) + crops)
         return "skipped"
     except Exception:
         # Rolled back (the connection died mid-write, say): its faces never existed, nor their crops.
-        _delete_files(list(derivatives.values()) + crops)
+        storage_delete(list(derivatives.values()) + crops)
         raise
-    transaction.on_commit(lambda: _delete_files(old_files))
+    transaction.on_commit(lambda: storage_delete(old_files))
 
     try:
         locked.refresh_from_db()
@@ -287,7 +290,7 @@ def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
             content = ContentFile(imaging.encode_jpeg(pixels, quality=quality))
             written[field] = storage_save(derivative_upload_to(photo, f"{field}.jpg"), content)
     except Exception:
-        _delete_files(list(written.values()))
+        storage_delete(list(written.values()))
         raise
     return written
 
@@ -297,13 +300,35 @@ def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
 
 def photo_retry(*, photo: Photo) -> bool:
     """Queue a failed photo again with a fresh set of attempts. False if it had not failed."""
-    with transaction.atomic():
-        updated = Photo.objects.filter(pk=photo.pk, status=Photo.Status.FAILED).update(
-            status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=timezone.now(), task_id=""
-        )
-        if updated:
-            transaction.on_commit(lambda: photo_enqueue(photo_id=photo.pk))
-    return bool(updated)
+    return bool(photos_requeue(photo_ids=[photo.pk], from_statuses=[Photo.Status.FAILED]))
+
+
+def photos_requeue(
+    *,
+    photo_ids: Sequence[int],
+    from_statuses: Collection[str] = (Photo.Status.DONE, Photo.Status.FAILED),
+    now: datetime | None = None,
+) -> list[int]:
+    """Queue photos for processing again with a fresh set of attempts; returns the ids queued,
+    each sent to the worker after its batch commits. Only photos in `from_statuses` are taken:
+    by default one already queued or processing is left to the run that has it."""
+    now = now or timezone.now()
+    requeued: list[int] = []
+    for start in range(0, len(photo_ids), REQUEUE_BATCH):
+        with transaction.atomic():
+            ids = list(
+                Photo.objects.select_for_update()
+                .filter(pk__in=photo_ids[start : start + REQUEUE_BATCH], status__in=from_statuses)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            Photo.objects.filter(pk__in=ids).update(
+                status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=now, task_id=""
+            )
+            for photo_id in ids:
+                transaction.on_commit(lambda photo_id=photo_id: photo_enqueue(photo_id=photo_id))
+        requeued += ids
+    return requeued
 
 
 def photo_delete(*, photo: Photo) -> None:
@@ -319,7 +344,7 @@ def photo_delete(*, photo: Photo) -> None:
         locked.delete()
         if had_named_faces:
             index_invalidate(owner_id=locked.owner_id)
-        transaction.on_commit(lambda: _delete_files(names))
+        transaction.on_commit(lambda: storage_delete(names))
 
 
 def photo_files_delete_for_user(*, user) -> None:
@@ -343,7 +368,7 @@ def _delete_tree(prefix: str) -> None:
         folders, files = default_storage.listdir(prefix)
     except FileNotFoundError:
         return
-    _delete_files([f"{prefix}/{name}" for name in files])
+    storage_delete([f"{prefix}/{name}" for name in files])
     for folder in folders:
         _delete_tree(f"{prefix}/{folder}")
     try:
@@ -387,11 +412,3 @@ def photos_requeue_stuck(*, now=None) -> dict[str, int]:
     if requeued:
         logger.info("Re-queued %d stuck photos", requeued)
     return {"requeued": requeued}
-
-
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("Could not delete stored file %s", name, exc_info=True)

@@ -5,9 +5,7 @@ face the user decided on (confirmed, named, not-a-face) and re-matches the rest.
 """
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import User
 from gallery import services as gallery_services
@@ -41,13 +39,8 @@ class Command(BaseCommand):
             photos = photos.filter(~Q(faces_model_id=model_id) | Q(status=Photo.Status.FAILED))
         photo_ids = list(photos.order_by("id").values_list("id", flat=True))
         total = len(photo_ids)
-        for start in range(0, total, 500):
-            batch = photo_ids[start : start + 500]
-            with transaction.atomic():
-                Photo.objects.filter(pk__in=batch).exclude(
-                    status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]
-                ).update(status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=timezone.now(), task_id="")
-                for photo_id in batch:
-                    transaction.on_commit(lambda photo_id=photo_id: gallery_services.photo_enqueue(photo_id=photo_id))
-            self.stdout.write(f"Queued {min(start + 500, total)}/{total} photos")
+        step = gallery_services.REQUEUE_BATCH
+        for start in range(0, total, step):
+            gallery_services.photos_requeue(photo_ids=photo_ids[start : start + step])
+            self.stdout.write(f"Queued {min(start + step, total)}/{total} photos")
         self.stdout.write(self.style.SUCCESS(f"Queued {total} photo(s) for face detection."))
