@@ -27,10 +27,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-# Every benchmark with its bounded defaults (bench/_*.py are shared helpers, not benchmarks).
-# soak.py runs 10 minutes by default: `make bench` takes about 25 minutes in all.
+# Every benchmark with its bounded defaults, as `python -m bench.<name>` (bench/_*.py are shared
+# helpers, not benchmarks). soak runs 10 minutes by default: `make bench` takes about 25 minutes.
 bench: $(STAMP)
-	@for script in bench/[!_]*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do name=$$(basename $$script .py); echo "== bench.$$name"; $(VENV)/bin/python -m bench.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -2,7 +2,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 
 
 class Argon2idHasher(Argon2PasswordHasher):
-    """Argon2id with costs measured on our hardware (bench/argon2.py, docs/ACCOUNTS.md).
+    """Argon2id with costs measured on our hardware (bench/password_hash.py, docs/ACCOUNTS.md).
 
     32 MiB, 3 passes, 1 lane: about 90 ms per hash on the 2-core reference machine, above the
     OWASP floor (19 MiB, t=2, p=1) on both axes, and a third of Django's 100 MiB per login, so

@@ -1,10 +1,7 @@
 """Helpers shared by the benchmarks in bench/: not a benchmark itself (`make bench` skips files
 starting with an underscore).
 
-Import it by path, never through sys.path: bench/ holds scripts named like packages
-(argon2.py) that would shadow the real ones.
-
-    _common = _load_common()   # see any bench script
+    from bench import _common as common
 
 Everything here talks to 127.0.0.1 only, starts processes in their own session so they (and
 their children) can be stopped by process group, and never touches a process it did not start.
@@ -29,19 +26,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-SHARED = Path(os.environ.get("SMARTGALLERY_SHARED_DIR", REPO.parent / "shared"))
+SHARED = Path(os.environ.get("SMARTGALLERY_SHARED_DIR", REPO.parent / "shared")).resolve()
 # A benchmark key only: 64 characters, never used outside a throw-away database.
 BENCH_SECRET_KEY = "bench-" + "k" * 58
 
 
 def log(*parts: object) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
-
-
-def fix_sys_path() -> None:
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
 
 
 def loadavg() -> str:
@@ -430,7 +421,21 @@ class Browser:
         )
 
 
-# Sessions -----------------------------------------------------------------------------------
+# Users and sessions -------------------------------------------------------------------------
+
+
+def create_verified_users(emails: list[str], password: str) -> list:
+    """Users whose address is verified, as after sign-up (they can sign in with a password)."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+
+    users = []
+    for email in emails:
+        user = User.objects.create_user(email, password)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        users.append(user)
+    return users
 
 
 def session_for(user) -> str:

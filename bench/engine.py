@@ -9,7 +9,7 @@ Per run: photos/s and ms per photo (p50/p95) for decode + EXIF transpose + detec
 a worker does per photo) and for `detect` alone; ms per face for embedding one aligned crop,
 and per face when a photo's faces go as one batch; RSS after loading and after the photos.
 
-    .venv/bin/python bench/engine.py [--pack DIR] [--threads 1,2] [--large 20]
+    .venv/bin/python -m bench.engine [--pack DIR] [--threads 1,2] [--large 20]
 """
 
 from __future__ import annotations
@@ -20,22 +20,14 @@ import multiprocessing
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("SMARTGALLERY_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
+from bench import _common as common
+
 LARGE_SIZE = (4000, 3000)
-
-
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -52,8 +44,7 @@ def _summary(timings_ms: list[float]) -> dict:
 
 
 def _measure(pack: str, photos: list[str], threads: int, queue) -> None:
-    sys.path.insert(0, str(REPO_ROOT))
-    rss_start = _rss_mib()
+    rss_start = common.rss_mib(os.getpid())
     import warnings
 
     from insightface.utils import face_align
@@ -63,7 +54,7 @@ def _measure(pack: str, photos: list[str], threads: int, queue) -> None:
     started = time.perf_counter()
     engine = load_engine(pack, ort_threads=threads)
     load_s = time.perf_counter() - started
-    rss_loaded = _rss_mib()
+    rss_loaded = common.rss_mib(os.getpid())
 
     for path in photos[:2]:  # warm-up: first runs allocate session buffers
         engine.detect(load_upright_rgb(path))
@@ -99,7 +90,7 @@ def _measure(pack: str, photos: list[str], threads: int, queue) -> None:
             "detect_only": _summary(detect_ms),
             "embed_ms_per_face": round(statistics.median(single_ms), 2),
             "embed_ms_per_face_batched": round(statistics.median(batch_ms), 2),
-            "rss_mib": {"start": rss_start, "after_load": rss_loaded, "after_photos": _rss_mib()},
+            "rss_mib": {"start": rss_start, "after_load": rss_loaded, "after_photos": common.rss_mib(os.getpid())},
             "model_id": engine.model_id,
             "providers": engine.providers,
         }
@@ -128,12 +119,12 @@ def _cpu_model() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pack", default=str(SHARED_DIR / "models" / "face_default"))
+    parser.add_argument("--pack", default=str(common.SHARED / "models" / "face_default"))
     parser.add_argument("--threads", default="1,2", help="onnxruntime thread counts to compare")
     parser.add_argument("--large", type=int, default=20, help="how many 12 MP photos to make")
     args = parser.parse_args()
 
-    faces_dir = SHARED_DIR / "faces"
+    faces_dir = common.SHARED / "faces"
     shared = [str(p) for p in sorted(faces_dir.glob("*/*")) if p.suffix.lower() in {".jpg", ".png"}]
     step = max(1, len(shared) // max(1, args.large))
     context = multiprocessing.get_context("spawn")

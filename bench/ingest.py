@@ -7,7 +7,7 @@ media folder. Prints ONE JSON line.
 
     DATABASE_URL=mysql://smartgallery:smartgallery@127.0.0.1:3306/smartgallery \
     REDIS_URL=redis://127.0.0.1:6379/5 SECRET_KEY=$(python -c 'print("x"*64)') \
-    .venv/bin/python bench/ingest.py [--photos 24] [--workers 1,2]
+    .venv/bin/python -m bench.ingest [--photos 24] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -17,37 +17,18 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-# bench/ holds scripts named like packages (argon2.py): never import from it.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(REPO))
-SHARED = Path(os.environ.get("SMARTGALLERY_SHARED_DIR", REPO.parent / "shared"))
+from bench import _common as common
+
 MEDIA = Path(tempfile.mkdtemp(prefix="sg-bench-ingest-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartgallery.settings")
 os.environ["MEDIA_ROOT"] = str(MEDIA / "media")
-os.environ.setdefault("SMARTGALLERY_FACE_PACK", str(SHARED / "models" / "face_default"))
+os.environ.setdefault("SMARTGALLERY_FACE_PACK", str(common.SHARED / "models" / "face_default"))
 os.environ.setdefault("SECURE_SSL", "false")
 os.environ.setdefault("SMARTGALLERY_TEST_DB_NAME", "test_smartgallery_bench_ingest")
-
-
-def _load_common():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-# The photo maker and the worker helpers are shared with the other benchmarks (bench/_common.py).
-common = _load_common()
-make_photos, start_worker, stop_worker = common.make_photos, common.start_worker, common.stop_worker
 
 
 def wait_done(owner, count: int, timeout: float) -> None:
@@ -91,7 +72,7 @@ def main() -> None:
         "OMP_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    photos = make_photos(options.photos + 2)
+    photos = common.make_photos(options.photos + 2)
     result = {
         "bench": "ingest",
         "photo": "12MP JPEG 4000x3000",
@@ -107,7 +88,7 @@ def main() -> None:
             user = User.objects.create_user(f"bench{concurrency}@example.com", "bench-password-123456")
             client = Client()
             client.force_login(user)
-            worker = start_worker(concurrency, env, MEDIA / f"worker-{concurrency}.log")
+            worker = common.start_worker(concurrency, env, MEDIA / f"worker-{concurrency}.log")
             try:
                 # Warm-up: every worker child loads the models on its first photo.
                 for name, data in photos[:concurrency]:
@@ -128,7 +109,7 @@ def main() -> None:
                 wait_done(user, concurrency + options.photos, 600)
                 elapsed = time.perf_counter() - started
             finally:
-                stop_worker(worker)
+                common.stop_worker(worker)
             failed = Photo.objects.filter(owner=user, status="failed").count()
             faces = Face.objects.filter(owner=user).count()
             latencies.sort()

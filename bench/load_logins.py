@@ -11,33 +11,21 @@ counters). The resident memory of the web workers is sampled every 50 ms during 
 
 Prints ONE JSON line; progress on stderr. Bounded: --clients <= 100, --rounds <= 5.
 
-    .venv/bin/python bench/load_logins.py [--clients 20] [--rounds 2]
+    .venv/bin/python -m bench.load_logins [--clients 20] [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 PASSWORD = "bench-login-password-1234"  # noqa: S105 (throw-away benchmark users)
 
@@ -64,17 +52,10 @@ def main() -> None:
         log("creating database sg_bench_logins")
         common.create_database()
         common.flush_redis_db()
-        from allauth.account.models import EmailAddress
         from django.conf import settings
         from django.db import connection
 
-        from accounts.models import User
-
-        users = []
-        for k in range(options.clients):
-            user = User.objects.create_user(f"login{k}@example.com", PASSWORD)
-            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-            users.append(user)
+        users = common.create_verified_users([f"login{k}@example.com" for k in range(options.clients)], PASSWORD)
         connection.close()
         result["hasher"] = settings.PASSWORD_HASHERS[0].rsplit(".", 1)[1]
 

@@ -14,34 +14,23 @@ so the messages of the killed worker are redelivered within the run (production:
 Own MariaDB database (sg_bench_queue), Redis db 11. Prints ONE JSON line; progress on stderr.
 Bounded: gives up after --timeout seconds.
 
-    .venv/bin/python bench/load_queue.py [--photos 200] [--concurrency 2]
+    .venv/bin/python -m bench.load_queue [--photos 200] [--concurrency 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 
 STAND_IN_APP = '''"""Written by bench/load_queue.py: the real Celery app with a fast stand-in face detector."""

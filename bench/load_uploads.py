@@ -13,33 +13,21 @@ Own MariaDB database (sg_bench_uploads), a private redis-server. Sessions are cr
 (no password + emailed code). Prints ONE JSON line; progress on stderr. Bounded: --clients <= 10,
 --per-client <= 20, processing wait <= --timeout.
 
-    .venv/bin/python bench/load_uploads.py [--clients 5] [--per-client 4] [--seconds 20]
+    .venv/bin/python -m bench.load_uploads [--clients 5] [--per-client 4] [--seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 
 

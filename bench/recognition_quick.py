@@ -10,7 +10,7 @@ runs). Prints one JSON line per K:
     auto_recall             correct auto faces / faces to recognise
     suggest_or_auto_recall  faces whose auto or suggested person is right / faces to recognise
 
-    .venv/bin/python bench/recognition_quick.py [--faces ../shared/faces] [--k 3 --k 1]
+    .venv/bin/python -m bench.recognition_quick [--faces ../shared/faces] [--k 3 --k 1]
         [--top 1] [--pack ../shared/models/face_default]
 """
 
@@ -19,18 +19,17 @@ import dataclasses
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import _common as common
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--faces", default=str(ROOT.parent / "shared" / "faces"))
-    parser.add_argument("--pack", default=str(ROOT.parent / "shared" / "models" / "face_default"))
+    parser.add_argument("--faces", default=str(common.SHARED / "faces"))
+    parser.add_argument("--pack", default=str(common.SHARED / "models" / "face_default"))
     parser.add_argument("--k", type=int, action="append", help="labelled photos per identity (repeatable)")
     parser.add_argument("--top", type=int, default=None, help="per-person score: mean of the top N neighbours")
     args = parser.parse_args()
@@ -46,7 +45,6 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="smartgallery.settings",
         LOG_LEVEL="WARNING",
     )
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

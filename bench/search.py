@@ -30,11 +30,11 @@ Searches run on face_index.SEARCH_THREADS (1) OpenMP threads, as in production.
 Memory: the file size and the RSS growth while the loaded index is held (`rss_index_mib`), and
 the peak RSS growth during build + save (`peak_build_save_mib`), over the synthetic data held.
 
-    .venv/bin/python bench/search.py                      # 10K, 100K, 1M (~5-8 min, 2 cores)
-    .venv/bin/python bench/search.py --quick              # 10K and 100K
-    .venv/bin/python bench/search.py --sizes 300000,400000 --variants flat16,pq-refine
-    .venv/bin/python bench/search.py --search-threads 2   # FAISS's default on 2 cores
-    .venv/bin/python bench/search.py --sizes 100000 --variants hnsw,ivf --ivf-nlist 1024 --ivf-nprobe 256
+    .venv/bin/python -m bench.search                      # 10K, 100K, 1M (~5-8 min, 2 cores)
+    .venv/bin/python -m bench.search --quick              # 10K and 100K
+    .venv/bin/python -m bench.search --sizes 300000,400000 --variants flat16,pq-refine
+    .venv/bin/python -m bench.search --search-threads 2   # FAISS's default on 2 cores
+    .venv/bin/python -m bench.search --sizes 100000 --variants hnsw,ivf --ivf-nlist 1024 --ivf-nprobe 256
 """
 
 from __future__ import annotations
@@ -57,10 +57,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from faces import index as face_index  # noqa: E402  (needs the repo root on sys.path)
+from faces import index as face_index
 
 MODEL_ID = "bench:synthetic"
 VERSION = 1
@@ -519,7 +516,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     report = {
         "bench": "search",
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python", "-m", "bench.search", *sys.argv[1:]]),
         **environment(),
         "search_threads": face_index.SEARCH_THREADS,
         "float32_max": face_index.FLOAT32_MAX,

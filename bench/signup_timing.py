@@ -28,17 +28,7 @@ import statistics
 import sys
 import time
 
-if __package__:
-    from bench import _common as common
-else:  # run as a file (bench/signup_timing.py), before bench/ was a package
-    import importlib.util
-    from pathlib import Path
-
-    _spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    common = importlib.util.module_from_spec(_spec)
-    sys.modules["bench_common"] = common
-    _spec.loader.exec_module(common)
-    common.fix_sys_path()
+from bench import _common as common
 
 log = common.log
 PASSWORD = "bench-signup-password-1234"  # noqa: S105 (throw-away benchmark users)
@@ -89,16 +79,10 @@ def main() -> None:
         log("creating database sg_bench_signup")
         common.create_database()
         common.flush_redis_db()
-        from allauth.account.models import EmailAddress
         from django.db import connection
 
-        from accounts.models import User
-
-        existing = []
-        for k in range(options.rounds):
-            user = User.objects.create_user(f"member{k}@example.com", PASSWORD)
-            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-            existing.append(user.email)
+        members = common.create_verified_users([f"member{k}@example.com" for k in range(options.rounds)], PASSWORD)
+        existing = [user.email for user in members]
         connection.close()
 
         server = common.Gunicorn(dict(os.environ), scratch / "gunicorn.log")

@@ -15,33 +15,22 @@ Plateau: for each process, the least-squares slope of RSS (MiB/min) over the fir
 last half of the samples; a process plateaus when its last-half slope is under 0.5 MiB/min or
 under a quarter of its first-half slope. Prints ONE JSON line; progress on stderr.
 
-    .venv/bin/python bench/soak.py [--minutes 10] [--sample 15] [--upload-every 5]
+    .venv/bin/python -m bench.soak [--minutes 10] [--sample 15] [--upload-every 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 
 

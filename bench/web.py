@@ -19,7 +19,7 @@ Also measured:
 
 Prints ONE JSON line on stdout; progress on stderr. Loopback only; about 3-4 minutes.
 
-    .venv/bin/python bench/web.py [--seconds 15] [--connections 20] [--photos 10000]
+    .venv/bin/python -m bench.web [--seconds 15] [--connections 20] [--photos 10000]
     # DATABASE_URL's server: BENCH_DATABASE_SERVER (default mysql://root@127.0.0.1:3306)
     # REDIS_URL default redis://127.0.0.1:6379/14
 """
@@ -27,7 +27,6 @@ Prints ONE JSON line on stdout; progress on stderr. Loopback only; about 3-4 min
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -35,17 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 
 GOALS = {"grid_p95_ms": 150, "grid_req_s": 100, "max_queries": 10, "web_rss_mib": 200, "ml_worker_rss_mib": 500}

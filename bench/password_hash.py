@@ -4,25 +4,17 @@ Prints one JSON line. Each parameter set runs in a fresh child process so its pe
 memory (ru_maxrss) is its own; "rss_mib" is that peak minus the child's peak before hashing.
 Used to choose the parameters of accounts.hashers.Argon2idHasher (see docs/ACCOUNTS.md).
 
-    .venv/bin/python bench/argon2.py [--rounds N]
+    .venv/bin/python -m bench.password_hash [--rounds N]
 """
 
-import sys
-from pathlib import Path
-
-# This file is named after the library it measures: keep its own folder off the import path so
-# `import argon2` finds argon2-cffi and not this script (also in the spawned children).
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import time
 
 # (label, memory_cost KiB, time_cost, parallelism)
 PARAMETER_SETS = [
