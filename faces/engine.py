@@ -137,6 +137,8 @@ class FaceEngine:
         """Find the faces in an upright RGB image, strongest detection first."""
         _check_rgb(image)
         height, width = image.shape[:2]
+        if self._too_thin(height, width):
+            return []
         scale = min(1.0, self.det_size / max(height, width))
         if scale < 1.0:
             # Area interpolation averages the pixels away instead of skipping them, which
@@ -159,6 +161,17 @@ class FaceEngine:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         return self._describe_faces(image, boxes, landmarks, scores)
+
+    def _too_thin(self, height: int, width: int) -> bool:
+        """A strip (3200x4, 1300x2) that SCRFD would squash to under 2 px across.
+
+        SCRFD letterboxes into det_size x det_size keeping the aspect ratio, and the retry
+        first pads the long side by RETRY_PAD_FRACTION on each end: a strip a few hundred times
+        longer than wide becomes 0 px across, an OpenCV assertion in the worker (issue 15 §8).
+        Nothing under 2 px across is a face, so such an image simply has none.
+        """
+        long_side = max(height, width) * (1 + 2 * RETRY_PAD_FRACTION)
+        return min(height, width) * self.det_size / long_side < 2
 
     def embed_aligned(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Embed aligned RGB face crops (recogniser input size); returns (n, dim) unit vectors."""

@@ -30,6 +30,10 @@ except ImportError:  # the embedded default runs without redis-py
 # Errors of the database, the storage or the cache that may be gone on the next try.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, *REDIS_ERRORS)
 MAX_BACKOFF_SECONDS = 600
+UNEXPECTED_FAILURE = (
+    "Something went wrong on the server while processing this photo. It has been logged; "
+    "Retry may work once it is fixed."
+)
 
 
 def retry_delay(attempt: int) -> float:
@@ -59,11 +63,12 @@ def photo_process(self, photo_id: int) -> str:
     except TRANSIENT_ERRORS as failure:
         error = f"Temporary problem: {type(failure).__name__}: {failure}"
         exc = failure
-    except Exception as failure:
-        # A bug or a broken model pack: retrying would fail the same way. The owner sees the
-        # message on the photo and can retry once it is fixed.
+    except Exception:
+        # A bug or a broken model pack: retrying would fail the same way. The details go to the
+        # log; the owner sees a plain message (never a library's text: an OpenCV assertion
+        # tells them nothing) and can retry once it is fixed.
         logger.exception("Processing photo %s failed", photo_id)
-        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=f"{type(failure).__name__}: {failure}")
+        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=UNEXPECTED_FAILURE)
         return "failed"
     else:
         if outcome == "done":

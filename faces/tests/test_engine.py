@@ -177,3 +177,12 @@ def test_engine_exposes_the_calibrated_thresholds_of_its_pack(engine: FaceEngine
     assert thresholds.calibrated
     assert 0 < thresholds.suggest < thresholds.auto_assign < 1
     assert thresholds.margin > 0
+
+
+@pytest.mark.parametrize(
+    "width, height", [(3200, 4), (4, 3200), (1300, 2), (405, 1), (1, 405), (2000, 4), (400, 2), (200, 1), (640, 3)]
+)
+def test_a_strip_of_any_shape_gives_no_faces_instead_of_an_opencv_error(engine, width, height):
+    # SCRFD letterboxes into a square: a strip a few hundred times longer than wide became
+    # 0 px across (an OpenCV assertion); under 2 px nothing is a face anyway.
+    assert engine.detect(np.full((height, width, 3), 128, np.uint8)) == []

@@ -184,3 +184,40 @@ def test_an_undecodable_original_fails_without_retrying(alice):
         stream.write(b"garbage")
     with pytest.raises(services.PhotoUnreadable):
         process(photo)
+
+
+@pytest.mark.parametrize("size", [(3200, 4), (4, 3200), (1300, 2)])
+def test_a_very_thin_image_is_processed_and_has_no_faces(alice, no_broker, size):
+    from gallery import tasks
+
+    strip = images.encode(Image.new("RGB", size, (120, 90, 60)), "PNG")
+    photo = upload_photo(alice, strip, "strip.png")
+
+    assert tasks.photo_process.apply(args=[photo.pk]).get() == "done"
+    photo.refresh_from_db()
+    assert photo.status == "done" and photo.last_error == ""
+    assert not Face.objects.filter(photo=photo).exists()
+    assert default_storage.exists(photo.thumbnail.name)
+
+
+def test_an_unexpected_failure_shows_the_owner_a_plain_message_and_logs_the_details(
+    alice, alice_client, no_broker, monkeypatch, caplog
+):
+    import cv2
+
+    from faces import engine_loader
+    from gallery import tasks
+
+    photo = upload_photo(alice, images.face_photo(), "face.jpg")
+
+    def broken(image):
+        raise cv2.error("OpenCV(5.0.0) resize.cpp:4220: error: (-215:Assertion failed) inv_scale_x > 0")
+
+    monkeypatch.setattr(engine_loader.get_engine(), "detect", broken)
+
+    assert tasks.photo_process.apply(args=[photo.pk]).get() == "failed"
+    photo.refresh_from_db()
+    assert photo.status == "failed" and photo.last_error == tasks.UNEXPECTED_FAILURE
+    page = alice_client.get(reverse("gallery:timeline")).content.decode()
+    assert tasks.UNEXPECTED_FAILURE.split(".")[0] in page and "OpenCV" not in page and "Assertion" not in page
+    assert "inv_scale_x" in caplog.text  # the details are in the log
