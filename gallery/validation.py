@@ -36,7 +36,7 @@ CONTENT_TYPES = {
 # TIFF is a container for many codecs, several of them rarely used and historically buggy in
 # libtiff. Accept the ones cameras and scanners write; anything else is rejected.
 SAFE_TIFF_COMPRESSIONS = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits", "jpeg"}
-IMAGE_EXTENSIONS = {"jpg", "jpeg", "jpe", "jfif", "png", "webp", "heic", "heif", "hif", "tif", "tiff"}
+IMAGE_EXTENSIONS = {"jpg", "jpeg", "jpe", "jfif", "mpo", "png", "webp", "heic", "heif", "hif", "tif", "tiff"}
 # A name carrying one of these anywhere after its first dot ("x.php.jpg", "x.jpg.php") is a
 # classic attempt to get a script executed by a misconfigured server: refuse it outright.
 SCRIPT_EXTENSIONS = {
@@ -157,7 +157,7 @@ def validate_image(stream: IO[bytes], *, name: str = "", max_bytes: int, max_pix
             # Pillow only warns between its own limit and twice that; we refuse both.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(stream, formats=ALLOWED_FORMATS) as image:
-                image_format = image.format
+                image_format = _base_format(image)
                 _check_pixels(image, max_pixels)
                 if image_format == "TIFF":
                     _check_tiff(image)
@@ -193,6 +193,17 @@ def validate_image(stream: IO[bytes], *, name: str = "", max_bytes: int, max_pix
         gps_latitude=latitude,
         gps_longitude=longitude,
     )
+
+
+def _base_format(image: Image.Image) -> str:
+    """Pillow's format name, with MPO counted as the JPEG it is.
+
+    MPO (multi-picture, written by many phones and 3D cameras) is a plain JPEG followed by
+    more JPEGs: every JPEG reader shows its first picture, and that is the one we decode.
+    Pillow names it "MPO"; stored under that name it got the ".bin" extension and was
+    downloaded as application/octet-stream (issue 15 §7).
+    """
+    return "JPEG" if image.format == "MPO" else image.format
 
 
 def format_bytes(size: int) -> str:
@@ -238,7 +249,7 @@ def _check_tiff(image: Image.Image) -> None:
 def _decode_fully(image: Image.Image) -> None:
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # a global that must never be on here
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set; truncated photos would pass")
-    if image.format == "JPEG":
+    if _base_format(image) == "JPEG":
         # The whole entropy-coded stream is still read and checked; only the inverse DCT runs
         # at 1/8 scale, which makes validating a 12 MP photo about three times cheaper.
         image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))

@@ -65,3 +65,13 @@ def face_photo(name: str = "Barack_Obama/fr_obama.jpg") -> bytes:
 
 def group_photo() -> bytes:
     return (SHARED_FACES / "_groups" / "deepface_couple.jpg").read_bytes()
+
+
+def mpo_bytes() -> bytes:
+    """A multi-picture JPEG (MPO) as phones and 3D cameras write it: a face photo, then a
+    second picture."""
+    first = Image.open(io.BytesIO(face_photo())).convert("RGB")
+    second = Image.new("RGB", first.size, (30, 60, 90))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()

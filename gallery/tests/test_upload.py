@@ -127,6 +127,40 @@ def test_a_png_html_polyglot_is_accepted_as_png(alice_client, alice):
     assert "sandbox" in original["Content-Security-Policy"]
 
 
+@pytest.mark.parametrize("name", ["IMG_0001.jpg", "DSCF0001.MPO"])
+def test_a_multi_picture_jpeg_is_stored_and_downloaded_as_jpeg(alice_client, alice, name):
+    data = images.mpo_bytes()
+    assert Image.open(io.BytesIO(data)).format == "MPO"  # what Pillow calls it
+
+    response = post(alice_client, SimpleUploadedFile(name, data), **HX)
+
+    assert response.status_code == 201
+    photo = Photo.objects.get(owner=alice)
+    assert photo.image_format == "JPEG" and photo.original.name.endswith(".jpg")
+    original = alice_client.get(reverse("gallery:original", args=[photo.pk]))
+    assert original["Content-Type"] == "image/jpeg"
+    assert original["Content-Disposition"].endswith('.jpg"')
+    assert b"".join(original.streaming_content) == data  # the original, all of its pictures
+
+
+def test_photos_stored_as_mpo_before_are_jpeg_after_the_migration(alice_client, alice):
+    import importlib
+
+    from django.apps import apps
+
+    from smartgallery.tests.factories import PhotoFactory
+
+    earlier = PhotoFactory(owner=alice, image_format="MPO", stored=True)
+    assert (
+        alice_client.get(reverse("gallery:original", args=[earlier.pk]))["Content-Type"] == "application/octet-stream"
+    )
+
+    importlib.import_module("gallery.migrations.0003_mpo_photos_are_jpeg").mpo_is_jpeg(apps, None)
+
+    original = alice_client.get(reverse("gallery:original", args=[earlier.pk]))
+    assert original["Content-Type"] == "image/jpeg" and original["Content-Disposition"].endswith('.jpg"')
+
+
 @pytest.mark.parametrize("name", ["poly.html", "poly.php", "poly.jpg.php", "a.php%00.jpg"])
 @pytest.mark.catalogue("A6")
 def test_the_polyglot_with_a_script_name_is_rejected(alice_client, alice, name):
