@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -104,10 +103,9 @@ def upload(request: HttpRequest) -> HttpResponse:
     """One file per request from our JS (an htmx-style fragment back), many from the plain form."""
     if request.method == "GET":
         return render(request, "gallery/upload.html", _upload_context(request))
-    try:
-        files = request.FILES.getlist("files")
-    except TooManyFilesSent:
-        return _upload_error(request, f"Too many files in one go: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}.")
+    # A body Django cannot read (too many files, a very long file name) never gets here: the
+    # CSRF middleware reads it first, and smartgallery.views.bad_request answers.
+    files = request.FILES.getlist("files")
     oversized = getattr(request, "oversized_uploads", [])
     results = [_upload_one(request, file) for file in files]
     limit = format_bytes(settings.SMARTGALLERY_MAX_UPLOAD_BYTES)

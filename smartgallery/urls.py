@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from gallery import views as gallery_views
 
+# Our own message in our layout when a request body cannot be read (smartgallery/views.py).
+handler400 = "smartgallery.views.bad_request"
+
 urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("photos/", include("gallery.urls")),

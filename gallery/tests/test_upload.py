@@ -241,12 +241,75 @@ def test_the_limit_also_holds_for_a_file_that_fits_in_memory(alice_client, alice
     )
 
 
+def csrf_browser(user):
+    """A client that checks CSRF tokens, as a browser's requests are checked: the CSRF
+    middleware then reads the form body before any view does."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.get(URL)
+    return browser, browser.cookies["csrftoken"].value
+
+
+def post_with_token(browser, token, *files, htmx=False):
+    if htmx:  # our upload script: one file, the token in a header
+        return browser.post(URL, {"files": list(files)}, HTTP_X_CSRFTOKEN=token, **HX)
+    return browser.post(URL, {"files": list(files), "csrfmiddlewaretoken": token})
+
+
 @pytest.mark.catalogue("A11")
-def test_too_many_files_in_one_request_is_400(alice_client, alice):
+@pytest.mark.parametrize("htmx", [False, True])
+def test_too_many_files_in_one_request_is_400_with_our_message(alice, htmx):
+    browser, token = csrf_browser(alice)
     files = [SimpleUploadedFile(f"{i}.jpg", b"x") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
-    response = post(alice_client, *files)
+
+    response = post_with_token(browser, token, *files, htmx=htmx)
+
     assert response.status_code == 400
+    html = response.content.decode()
+    assert f"Too many files in one go: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}" in html
+    assert ('class="brand"' in html) != htmx  # the page in our layout, or the result row for the script
+    assert "upload-result" in html or not htmx
     assert not Photo.objects.filter(owner=alice).exists()
+
+
+def raw_upload(browser, token, filename: str, data: bytes, *, htmx: bool):
+    """A multipart body written out by hand: Django's test client (through UploadedFile)
+    cuts file names to 255 characters, a browser sends them whole."""
+    boundary = "----sgtestboundary"
+    body = b"".join(
+        [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n{token}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'.encode(),
+            b"Content-Type: image/jpeg\r\n\r\n",
+            data,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    headers = {"HTTP_X_CSRFTOKEN": token, **HX} if htmx else {}
+    return browser.generic("POST", URL, body, content_type=f"multipart/form-data; boundary={boundary}", **headers)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_file_name_too_long_to_read_is_400_with_our_message(alice, htmx):
+    browser, token = csrf_browser(alice)
+
+    response = raw_upload(browser, token, "a" * 1200 + ".jpg", images.jpeg_bytes(), htmx=htmx)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "If a file name is very long, shorten it" in html
+    assert ('class="brand"' in html) != htmx
+    assert "Bad Request (400)" not in html
+    assert not Photo.objects.filter(owner=alice).exists()
+
+
+def test_a_file_name_of_a_few_hundred_characters_is_still_fine(alice):
+    browser, token = csrf_browser(alice)
+    response = raw_upload(browser, token, "a" * 800 + ".jpg", images.jpeg_bytes(), htmx=True)
+    assert response.status_code == 201
+    assert len(Photo.objects.get(owner=alice).original_filename) == 255  # shown shortened
 
 
 @pytest.mark.parametrize(
