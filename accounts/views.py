@@ -38,7 +38,7 @@ class DeleteAccountForm(forms.Form):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def account_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
@@ -58,7 +58,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def account_delete(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = DeleteAccountForm(request.POST, user=request.user)
@@ -76,7 +76,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/delete.html", {"form": form})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm_login_code(request: HttpRequest) -> HttpResponse:
     """allauth's code page, with its tries counted in the shared cache (accounts.codes) and a
     time-based throttle on "send me a new code".

@@ -14,13 +14,14 @@ import faiss
 import numpy as np
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Lower, RowNumber
+from django.db.models.query import prefetch_related_objects
 
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
+from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
-PAGE_SIZE = 60
 
 
 def person_get(*, user, person_id: int) -> Person:
@@ -62,25 +63,47 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count") -> 
     return persons
 
 
+def person_names(*, user) -> list[tuple[int, str]]:
+    """(id, name) of every person, by name: the name boxes' <datalist> and the pick-a-person lists."""
+    return list(Person.objects.for_user(user).order_by(Lower("name"), "id").values_list("id", "name"))
+
+
+def person_stats(*, user, person_id: int) -> dict[str, int]:
+    """face_count and photo_count (confirmed + auto) and suggested_count of one person."""
+    person = person_get(user=user, person_id=person_id)
+    shown = Q(state__in=SHOWN_STATES)
+    return (
+        Face.objects.for_user(user)
+        .filter(person=person)
+        .aggregate(
+            face_count=Count("id", filter=shown),
+            photo_count=Count("photo", filter=shown, distinct=True),
+            suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+        )
+    )
+
+
 @dataclass(frozen=True)
-class PhotoPage:
-    photos: list[Photo]
-    next_cursor: tuple[datetime.datetime, int] | None
+class PersonPhotoPage:
+    tiles: list[tuple[Photo, Face | None]]  # each photo with the person's face in it
+    next_cursor: str | None
 
 
-def person_photos(
-    *, user, person_id: int, after: tuple[datetime.datetime, int] | None = None, limit: int = PAGE_SIZE
-) -> PhotoPage:
-    """The person's photos, newest first, keyset-paginated on (taken_at, id)."""
+def person_photos(*, user, person_id: int, cursor: str | None = None, limit: int = PAGE_SIZE) -> PersonPhotoPage:
+    """The person's photos, newest first, keyset-paginated on (taken_at, id), each with the
+    person's face in it (a confirmed one before an automatic one): 2 queries."""
     person = person_get(user=user, person_id=person_id)
     has_face = Face.objects.filter(photo=OuterRef("pk"), person=person, state__in=SHOWN_STATES)
-    photos = Photo.objects.for_user(user).filter(Exists(has_face)).order_by("-taken_at", "-id")
-    if after is not None:
-        taken_at, photo_id = after
-        photos = photos.filter(Q(taken_at__lt=taken_at) | Q(taken_at=taken_at, id__lt=photo_id))
-    page = list(photos[: limit + 1])
-    next_cursor = (page[limit - 1].taken_at, page[limit - 1].id) if len(page) > limit else None
-    return PhotoPage(page[:limit], next_cursor)
+    page = keyset_page(Photo.objects.for_user(user).filter(Exists(has_face)), cursor=cursor, limit=limit)
+    faces = (
+        Face.objects.for_user(user)
+        .filter(person=person, state__in=SHOWN_STATES, photo_id__in=[p.id for p in page.photos])
+        .order_by("photo_id", "-state", "id")
+    )
+    face_of: dict[int, Face] = {}
+    for face in faces:
+        face_of.setdefault(face.photo_id, face)
+    return PersonPhotoPage([(photo, face_of.get(photo.id)) for photo in page.photos], page.next_cursor)
 
 
 @dataclass(frozen=True)
@@ -101,7 +124,12 @@ def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
         .order_by("-n", "person_id")
     )
     counts = {row["person_id"]: row["n"] for row in counts}
-    persons = Person.objects.for_user(user).in_bulk(list(counts))
+    persons = (
+        Person.objects.for_user(user)
+        .select_related("cover_face")
+        .defer("cover_face__embedding", "cover_face__landmarks")
+        .in_bulk(list(counts))
+    )
     faces = defaultdict(list)
     # Only the first faces_per_person of each person, chosen in the database (a window), and
     # without the embedding and landmarks: a big queue no longer loads every suggested face.
@@ -163,6 +191,24 @@ def merge_candidates(*, user, person_id: int | None = None, limit: int = 10) -> 
     return [MergeCandidate(persons[a], persons[b], round(s, 4)) for (a, b), s in ranked]
 
 
+@dataclass(frozen=True)
+class MergeTargets:
+    candidates: list[Person]  # the most alike first, each with `.similarity`
+    others: list[tuple[int, str]]  # (id, name) of everyone else, by name
+
+
+def merge_targets(*, user, person_id: int, limit: int = 8) -> MergeTargets:
+    """Whom to offer as the person to merge `person_id` into (the merge page)."""
+    ranked = merge_candidates(user=user, person_id=person_id, limit=limit)
+    candidates = [c.other for c in ranked]
+    prefetch_related_objects(candidates, "cover_face")
+    for candidate, scored in zip(candidates, ranked, strict=True):
+        candidate.similarity = scored.similarity
+    shown = {c.id for c in candidates} | {int(person_id)}
+    others = [(pid, name) for pid, name in person_names(user=user) if pid not in shown]
+    return MergeTargets(candidates, others)
+
+
 def persons_for_photo_filter(
     *,
     user,
@@ -170,8 +216,11 @@ def persons_for_photo_filter(
     mode: str = "and",
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
-) -> QuerySet[Photo]:
-    """Photos showing all (mode "and") or any ("or") of these persons, within the dates."""
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> PhotoPage:
+    """Photos showing all (mode "and") or any ("or") of these persons, within the dates: one
+    page after `cursor`, newest first."""
     if mode not in ("and", "or"):
         raise ValueError("mode is 'and' or 'or'")
     wanted = {int(p) for p in person_ids}
@@ -188,7 +237,7 @@ def persons_for_photo_filter(
         photos = photos.filter(taken_at__date__gte=date_from)
     if date_to:
         photos = photos.filter(taken_at__date__lte=date_to)
-    return photos.order_by("-taken_at", "-id")
+    return keyset_page(photos, cursor=cursor, limit=limit)
 
 
 def group_list(*, user) -> QuerySet[FaceGroup]:
@@ -201,6 +250,32 @@ def group_list(*, user) -> QuerySet[FaceGroup]:
         .filter(size__gte=1)
         .order_by("-size", "id")
     )
+
+
+def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup]:
+    """The first `limit` groups of group_list, each with `.samples`: its `samples` biggest
+    unknown faces, chosen for all groups in one query (a window), not one per group."""
+    groups = list(group_list(user=user)[:limit])
+    if not groups:
+        return groups
+    faces = (
+        Face.objects.for_user(user)
+        .filter(group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
+        .filter(rank__lte=samples)
+        .order_by("group_id", "rank")
+    )
+    by_group: dict[int, list[Face]] = {}
+    for face in faces:
+        by_group.setdefault(face.group_id, []).append(face)
+    for group in groups:
+        group.samples = by_group.get(group.id, [])
+    return groups
+
+
+def group_is_listed(*, user, group_id: int) -> bool:
+    """Still offered on the People page (not dismissed, unknown faces left)."""
+    return group_list(user=user).filter(pk=group_id).exists()
 
 
 def group_faces(*, user, group_id: int) -> QuerySet[Face]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from faces.models import Face
@@ -33,7 +33,8 @@ class TimelinePage:
         return [photo for group in self.groups for photo in group.photos]
 
 
-# Keyset cursors on (taken_at, id), newest first: also used by the faces pages.
+# Keyset pagination on (taken_at, id), newest first: the timeline and the faces pages page
+# through photos this way, all of them through keyset_page.
 
 
 def encode_cursor(taken_at: datetime, photo_id: int) -> str:
@@ -54,25 +55,39 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def photo_timeline(*, user, cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
-    """Newest first, grouped by month; keyset pagination on (taken_at, id), one query."""
-    photos = Photo.objects.for_user(user).order_by("-taken_at", "-id")
+@dataclass(frozen=True)
+class PhotoPage:
+    photos: list[Photo]
+    next_cursor: str | None  # encoded; None on the last page
+
+
+def keyset_page(photos: QuerySet[Photo], *, cursor: str | None, limit: int = PAGE_SIZE) -> PhotoPage:
+    """One page of `photos` (already owner-scoped and filtered) after `cursor`, newest first.
+
+    One query of limit + 1 rows: the extra row only tells whether there is a next page. A
+    missing or malformed cursor starts from the top."""
+    photos = photos.order_by("-taken_at", "-id")
     after = decode_cursor(cursor)
     if after is not None:
         taken_at, pk = after
         photos = photos.filter(Q(taken_at__lt=taken_at) | Q(taken_at=taken_at, id__lt=pk))
-    page = list(photos[: limit + 1])
-    next_cursor = encode_cursor(page[limit - 1].taken_at, page[limit - 1].pk) if len(page) > limit else None
-    page = page[:limit]
+    rows = list(photos[: limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1].taken_at, rows[limit - 1].pk) if len(rows) > limit else None
+    return PhotoPage(rows[:limit], next_cursor)
 
+
+def photo_timeline(*, user, cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
+    """Newest first, grouped by month; keyset pagination on (taken_at, id), one query."""
+    page = keyset_page(Photo.objects.for_user(user), cursor=cursor, limit=limit)
+    after = decode_cursor(cursor)
     previous_month = _month(after[0]) if after is not None else None
     groups: list[MonthGroup] = []
-    for photo in page:
+    for photo in page.photos:
         month = _month(photo.taken_at)
         if not groups or groups[-1].month != month:
             groups.append(MonthGroup(month=month, continued=not groups and month == previous_month))
         groups[-1].photos.append(photo)
-    return TimelinePage(groups=groups, next_cursor=next_cursor)
+    return TimelinePage(groups=groups, next_cursor=page.next_cursor)
 
 
 def _month(moment: datetime) -> datetime:

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
 
 from faces.models import Face
@@ -30,7 +30,7 @@ def _get_face_for_user(request: HttpRequest, pk: int) -> Face:
         raise Http404("No such face") from None
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/home.html", {"gallery_url": reverse("gallery:timeline")})
 
@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def timeline(request: HttpRequest) -> HttpResponse:
     page = selectors.photo_timeline(user=request.user, cursor=request.GET.get("after"))
     ctx = {"page": page}
@@ -52,14 +52,14 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_tile(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     return render(request, "gallery/timeline.html#tile", {"photo": photo})
 
 
 @login_required
-@require_GET
+@require_safe
 def processing(request: HttpRequest) -> HttpResponse:
     """The processing panel; polled by htmx while photos are pending."""
     return _processing_panel(request)
@@ -84,7 +84,7 @@ def _processing_panel(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     newer, older = selectors.photo_neighbours(user=request.user, photo=photo)
@@ -98,10 +98,10 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     """One file per request from our JS (an htmx-style fragment back), many from the plain form."""
-    if request.method == "GET":
+    if request.method != "POST":
         return render(request, "gallery/upload.html", _upload_context(request))
     # A body Django cannot read (too many files, a very long file name) never gets here: the
     # CSRF middleware reads it first, and smartgallery.views.bad_request answers.
@@ -190,7 +190,7 @@ def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_original(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     stem = photo.original_filename.rsplit(".", 1)[0] or "photo"
@@ -203,21 +203,21 @@ def photo_original(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     return media_response(photo.preview, content_type="image/jpeg")
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     return media_response(photo.thumbnail, content_type="image/jpeg")
 
 
 @login_required
-@require_GET
+@require_safe
 def face_crop(request: HttpRequest, pk: int) -> HttpResponse:
     face = _get_face_for_user(request, pk)
     return media_response(face.crop, content_type="image/jpeg")

@@ -3,6 +3,8 @@
 from django import template
 from django.template.loader import render_to_string
 
+from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
+
 register = template.Library()
 
 
@@ -13,7 +15,7 @@ def faces_undo_toast(context) -> str:
     request = context.get("request")
     if request is None or not getattr(request, "user", None) or not request.user.is_authenticated:
         return ""
-    token = request.session.pop("faces_undo_pending", None)
-    if not token or token not in request.session.get("faces_undo", {}):
+    token = request.session.pop(UNDO_PENDING_KEY, None)
+    if not token or token not in request.session.get(UNDO_SESSION_KEY, {}):
         return ""
     return render_to_string("faces/_undo_toast.html", {"undo_token": token}, request=request)

@@ -65,7 +65,6 @@ def hostile_post_data(alice_ids, bob_ids) -> dict:
         "into": bob_ids["person"],
         "all": "1",
         "birth_date": "2000-01-01",
-        "from": "panel",
     }
 
 

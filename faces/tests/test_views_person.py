@@ -141,7 +141,7 @@ def test_not_this_person_on_a_tile_removes_it_and_is_remembered(alice_client, al
     anna = PersonFactory(owner=alice, name="Anna", faces=2)
     face = anna.faces.first()
     response = alice_client.post(
-        reverse("faces:face_reject", args=[face.id]), {"person": anna.id, "from": "tile"}, **hx()
+        reverse("faces:face_reject", args=[face.id]), {"person": anna.id}, **hx(HTTP_HX_TARGET=f"person-tile-{face.id}")
     )
     assert response.status_code == 200
     assert "Not Anna" in response.content.decode()

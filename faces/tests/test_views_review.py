@@ -28,14 +28,16 @@ def test_it_asks_about_the_person_with_the_most_suggestions_first(alice_client, 
     assert "4 suggestions left" in html
     assert 'Is this <a href="{}">Ben</a>?'.format(reverse("faces:person", args=[ben.id])) in html
     assert reverse("faces:face_confirm", args=[best.id]) in html
-    assert "data-review-yes" in html and "data-review-no" in html and "js/people.js" in html
+    assert "data-review-yes" in html and "data-review-no" in html and "js/review.js" in html
 
 
 @pytest.mark.django_db
 def test_yes_confirms_and_swaps_in_the_next_suggestion(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     first, second = suggest(alice, anna, 2)
-    response = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review", "i": "0"}, **hx())
+    response = alice_client.post(
+        reverse("faces:face_confirm", args=[first.id]), {"i": "0"}, **hx(HTTP_HX_TARGET="review-card")
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="review-card"') and "<html" not in html
     assert "1 suggestion left" in html
@@ -49,7 +51,7 @@ def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     first, second = suggest(alice, anna, 2)
     html = alice_client.post(
-        reverse("faces:face_reject", args=[first.id]), {"from": "review", "i": "0", "person": anna.id}, **hx()
+        reverse("faces:face_reject", args=[first.id]), {"i": "0", "person": anna.id}, **hx(HTTP_HX_TARGET="review-card")
     ).content.decode()
     assert reverse("faces:face_confirm", args=[second.id]) in html
     first.refresh_from_db()
@@ -61,7 +63,9 @@ def test_no_rejects_remembers_and_swaps_in_the_next(alice_client, alice):
 def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     (only,) = suggest(alice, anna, 1)
-    html = alice_client.post(reverse("faces:face_confirm", args=[only.id]), {"from": "review"}, **hx()).content.decode()
+    html = alice_client.post(
+        reverse("faces:face_confirm", args=[only.id]), **hx(HTTP_HX_TARGET="review-card")
+    ).content.decode()
     assert "0 suggestions left" in html and "Nothing to review" in html
 
 
@@ -69,9 +73,7 @@ def test_the_last_answer_shows_that_nothing_is_left(alice_client, alice):
 def test_without_js_yes_redirects_back_to_the_queue(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     first, _ = suggest(alice, anna, 2)
-    response = alice_client.post(
-        reverse("faces:face_confirm", args=[first.id]), {"from": "review", "next": URL + "?i=0"}, follow=True
-    )
+    response = alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"next": URL + "?i=0"}, follow=True)
     assert response.redirect_chain[0][0] == URL + "?i=0"
     assert "1 suggestion left" in response.content.decode()
 
@@ -104,7 +106,7 @@ def test_a_grid_answer_removes_the_tile_and_updates_the_count(alice_client, alic
     anna = PersonFactory(owner=alice, name="Anna")
     first, _ = suggest(alice, anna, 2)
     html = alice_client.post(
-        reverse("faces:face_confirm", args=[first.id]), {"from": "review-grid"}, **hx()
+        reverse("faces:face_confirm", args=[first.id]), **hx(HTTP_HX_TARGET=f"review-face-{first.id}")
     ).content.decode()
     assert 'id="review-remaining"' in html and 'hx-swap-oob="true"' in html and "1 suggestion left" in html
     assert "review-face-" not in html
@@ -125,7 +127,7 @@ def test_names_are_escaped_in_the_page_and_the_card(alice_client, alice):
         alice_client.get(URL),
         alice_client.get(URL, {"mode": "grid"}),
         alice_client.get(URL, **hx(HTTP_HX_TARGET="review-card")),
-        alice_client.post(reverse("faces:face_confirm", args=[first.id]), {"from": "review"}, **hx()),
+        alice_client.post(reverse("faces:face_confirm", args=[first.id]), **hx(HTTP_HX_TARGET="review-card")),
     ]
     for response in responses:
         html = response.content.decode()
@@ -134,7 +136,7 @@ def test_names_are_escaped_in_the_page_and_the_card(alice_client, alice):
 
 @pytest.mark.django_db
 def test_the_keyboard_shortcuts_live_in_a_static_file(alice_client):
-    script = (Path(settings.BASE_DIR) / "static" / "js" / "people.js").read_text()
+    script = (Path(settings.BASE_DIR) / "static" / "js" / "review.js").read_text()
     for key in ("y:", "n:", "ArrowRight", "ArrowLeft"):
         assert key in script
     html = alice_client.get(URL).content.decode()

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from faces.views import UNDO_SESSION_KEY
+from faces.responses import UNDO_SESSION_KEY
 from smartgallery.tests.world import World, make_world
 
 
@@ -29,9 +29,7 @@ def bob_world(bob) -> World:
 
 def undo_token_of(client, world: World) -> str:
     """A real Undo token in the user's session: they name their spare face, as on the page."""
-    response = client.post(
-        reverse("faces:face_assign", args=[world.spare_face.id]), {"person": world.person.id, "from": "panel"}
-    )
+    response = client.post(reverse("faces:face_assign", args=[world.spare_face.id]), {"person": world.person.id})
     assert response.status_code == 302, response
     tokens = list(client.session[UNDO_SESSION_KEY])
     assert len(tokens) == 1

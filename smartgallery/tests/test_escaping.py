@@ -132,13 +132,15 @@ def test_names_typed_into_forms_come_back_escaped(htmx, alice, alice_client):
     """The toasts and messages of an action repeat the name the user typed."""
     world = make_world(alice, label="Alice")
     headers = HTMX if htmx else {}
+    # The face is named from its panel, which is redrawn with the name in it.
+    panel = {"HTTP_HX_TARGET": f"face-panel-{world.spare_face.id}"} if htmx else {}
     actions = [
-        (reverse("faces:face_assign", args=[world.spare_face.id]), {"name": XSS, "from": "panel"}),
-        (reverse("faces:person_rename", args=[world.person.id]), {"name": f"{XSS} renamed"}),
-        (reverse("faces:group_name", args=[world.group.id]), {"name": f"{XSS} group", "all": "1"}),
+        (reverse("faces:face_assign", args=[world.spare_face.id]), {"name": XSS}, panel),
+        (reverse("faces:person_rename", args=[world.person.id]), {"name": f"{XSS} renamed"}, {}),
+        (reverse("faces:group_name", args=[world.group.id]), {"name": f"{XSS} group", "all": "1"}, {}),
     ]
-    for url, data in actions:
-        response = alice_client.post(url, data, follow=not htmx, **headers)
+    for url, data, target in actions:
+        response = alice_client.post(url, data, follow=not htmx, **headers, **target)
         body = body_of(response).decode()
         assert response.status_code == 200, url
         assert XSS not in body, f"{url} answers with the raw tag"

@@ -80,7 +80,6 @@ def hostile_data(world: World) -> dict:
         "face": [f.id for f in world.group_faces],
         "all": "1",
         "birth_date": "2000-01-01",
-        "from": "panel",
     }
 
 
@@ -254,12 +253,12 @@ def _b3_requests(mine: World, theirs: World) -> list[tuple[str, str, dict]]:
         (
             "assign my face to her person",
             reverse("faces:face_assign", args=[mine.face.id]),
-            {"person": theirs.person.id, "from": "panel"},
+            {"person": theirs.person.id},
         ),
         (
             "not-this-person with her person",
             reverse("faces:face_reject", args=[mine.face.id]),
-            {"person": theirs.person.id, "from": "panel"},
+            {"person": theirs.person.id},
         ),
         ("merge my person into hers", reverse("faces:person_merge", args=[mine.person.id]), {"into": theirs.person.id}),
         (

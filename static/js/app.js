@@ -1,5 +1,7 @@
-/* People pages: the face action dialog, toasts and the review keyboard shortcuts.
-   Our own small script (no framework); loaded as a static file because the Content-Security-Policy
+/* Shared by the pages that show faces (photo, people, person, review, face): the face action
+   dialog, toasts with Undo, and the refresh "ticks" after a correction. The page-specific
+   keyboard shortcuts live in photo.js and review.js and use SmartGallery.typing() from here.
+   Our own small script (no framework); a static file because the Content-Security-Policy
    allows no inline scripts or inline event handlers. */
 (function () {
   "use strict";
@@ -10,6 +12,22 @@
   function faceDialog() {
     return document.getElementById("face-dialog");
   }
+
+  // Focus is in a text field: single-letter and arrow shortcuts belong to the field.
+  function typing() {
+    var active = document.activeElement;
+    return !!active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
+  }
+
+  // A shortcut may act: no modifier, not typing, and no dialog open over the page.
+  function shortcutAllowed(event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return false;
+    if (typing()) return false;
+    var dialog = faceDialog();
+    return !(dialog && dialog.open);
+  }
+
+  window.SmartGallery = { faceDialog: faceDialog, typing: typing, shortcutAllowed: shortcutAllowed };
 
   // With this script, messages float above the page instead of pushing it down when a toast
   // comes in (without it they stay in the page flow, where nothing covers them).
@@ -27,20 +45,6 @@
     var first = target.querySelector("input[type=text], button");
     if (first) first.focus();
   });
-
-  // Face boxes on the photo page: placed from data-box ("left top width height", in percent of
-  // the photo) through the CSSOM, which the CSP allows where it forbids style="" attributes.
-  function placeBoxes(root) {
-    root.querySelectorAll("[data-box]").forEach(function (box) {
-      var parts = box.getAttribute("data-box").split(" ").map(parseFloat);
-      if (parts.length !== 4 || parts.some(isNaN)) return;
-      box.style.left = parts[0] + "%";
-      box.style.top = parts[1] + "%";
-      box.style.width = parts[2] + "%";
-      box.style.height = parts[3] + "%";
-    });
-  }
-  placeBoxes(document);
 
   // Toasts: a close button, and they leave on their own after a while (longer with Undo).
   document.addEventListener("click", function (event) {
@@ -72,7 +76,6 @@
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
     if (!element || !element.querySelectorAll) return;
-    placeBoxes(element);
     if (element.classList && element.classList.contains("toast")) scheduleRemoval(element);
     element.querySelectorAll(".toast").forEach(scheduleRemoval);
   });
@@ -90,10 +93,9 @@
       if (at <= elapsed) return;
       window.setTimeout(function () {
         if (String(since) !== window.sessionStorage.getItem(TICK_KEY)) return; // a newer burst took over
-        var active = document.activeElement;
         var dialog = faceDialog();
         // Never redraw under someone typing or deciding in the face panel.
-        if ((dialog && dialog.open) || (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
+        if ((dialog && dialog.open) || typing()) return;
         document.body.dispatchEvent(new CustomEvent("recognitionTick", { bubbles: true }));
       }, (at - elapsed) * 1000);
     });
@@ -114,47 +116,4 @@
     var since = parseInt(window.sessionStorage.getItem(TICK_KEY), 10);
     if (since && Date.now() - since < TICK_SECONDS[TICK_SECONDS.length - 1] * 1000) scheduleTicks(since);
   } catch (error) { /* no storage: no ticks */ }
-
-  function typing() {
-    var active = document.activeElement;
-    return active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
-  }
-
-  // Photo page: the arrow keys go to the newer (left) and older (right) photo.
-  document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-    if (typing() || document.querySelector("[data-review]")) return;
-    var dialog = faceDialog();
-    if (dialog && dialog.open) return;
-    var link = document.querySelector(event.key === "ArrowLeft" ? ".photo-nav a[rel=prev]" : ".photo-nav a[rel=next]");
-    if (!link) return;
-    event.preventDefault();
-    link.click();
-  });
-
-  // Review: Y / N answer the suggestion, arrow keys move through the queue.
-  var KEYS = {
-    y: "[data-review-yes]",
-    n: "[data-review-no]",
-    ArrowRight: "[data-review-next]",
-    ArrowLeft: "[data-review-prev]",
-  };
-
-  document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
-    var active = document.activeElement;
-    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) return;
-    var dialog = faceDialog();
-    if (dialog && dialog.open) return;
-    var card = document.querySelector("[data-review]");
-    if (!card || card.classList.contains("htmx-request")) return;
-    var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    var selector = KEYS[key];
-    if (!selector) return;
-    var control = card.querySelector(selector);
-    if (!control || control.disabled) return;
-    event.preventDefault();
-    control.click();
-  });
 })();
