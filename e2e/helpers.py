@@ -150,3 +150,57 @@ def _shrink(path: Path) -> None:
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     small.save(path, optimize=True)
+
+
+# Quicker set-up for the tests of one page: the user and the photos are made on the server side
+# (the story test signs up and uploads through the pages), the worker processes the photos.
+
+
+def log_in(page: Page, base_url: str, user) -> None:
+    """Sign the browser in as `user` with a session made on the server (no password + code)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": base_url}])
+
+
+def add_photos(owner, paths: list[Path]) -> list:
+    """Upload through the upload service (validation, storage, queueing), as the page does."""
+    from django.core.files import File
+
+    from gallery.services import photo_create
+
+    photos = []
+    for path in paths:
+        with path.open("rb") as stream:
+            photo, _ = photo_create(owner=owner, file=File(stream, name=path.name), filename=path.name)
+        photos.append(photo)
+    return photos
+
+
+def wait_processed(owner, worker=None, *, timeout: float = 180) -> None:
+    """Until the worker has processed every photo of `owner`."""
+    from gallery.models import Photo
+
+    pending = Photo.objects.filter(owner=owner, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING])
+
+    def log() -> str:
+        return ":\n" + worker.log_text()[-3000:] if worker is not None else ""
+
+    wait_until(lambda: not pending.exists(), timeout=timeout, message=lambda: f"{pending.count()} still pending{log()}")
+    failed = list(Photo.objects.filter(owner=owner, status=Photo.Status.FAILED).values_list("last_error", flat=True))
+    assert not failed, f"the worker failed photos: {failed}{log()}"
+
+
+def watch_console(page: Page) -> list[str]:
+    """Every console error and uncaught exception of the page from now on (CSP refusals
+    included: Chromium reports them as console errors)."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    return errors

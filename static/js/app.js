@@ -34,15 +34,24 @@
   var messages = document.getElementById("messages");
   if (messages) messages.classList.add("messages-floating");
 
-  // A face link loaded the action panel into the dialog: open it and focus its first control.
-  // On afterSettle, not afterSwap: htmx wires up the new panel's forms while settling, and a
-  // form submitted before that (a quick Enter) would go out as a plain full-page POST.
+  // A face link loaded the action panel into the dialog: open it and focus the name field, so
+  // what the user types names the face and Enter saves that name; it never lands on "Yes, <name>"
+  // (which a typed name followed by Enter would confirm). The panel redrawn after an action in
+  // it gets the same focus. On afterSettle, not afterSwap: htmx wires up the new panel's forms
+  // while settling, and a form submitted before that (a quick Enter) would go out as a plain
+  // full-page POST.
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
-    if (!target || target.id !== "face-panel") return;
     var dialog = faceDialog();
-    if (dialog && !dialog.open) dialog.showModal();
-    var first = target.querySelector("input[type=text], button");
+    if (!target || !dialog) return;
+    if (target.id === "face-panel") {
+      if (!dialog.open) dialog.showModal();
+    } else if (!(dialog.open && target.classList && target.classList.contains("face-panel"))) {
+      return;
+    }
+    var panel = dialog.querySelector(".face-panel");
+    if (!panel) return;
+    var first = panel.querySelector("input[type=text]") || panel.querySelector("button");
     if (first) first.focus();
   });
 
