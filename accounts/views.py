@@ -98,7 +98,7 @@ def confirm_login_code(request: HttpRequest) -> HttpResponse:
     return allauth_views.confirm_login_code(request)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm_email_code(request: HttpRequest) -> HttpResponse:
     """allauth's address-verification code page (after sign-up and for a new address), with
     its tries counted in the shared cache like the sign-in code's."""
