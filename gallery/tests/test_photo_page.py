@@ -36,7 +36,7 @@ def test_faces_are_drawn_in_percent_of_the_image_with_their_kind(alice_client, a
     )
     content = alice_client.get(reverse("gallery:photo", args=[photo.pk])).content.decode()
     assert content.count('class="face-box') == 3
-    assert 'data-box="25.0 25.0 25.0 50.0"' in content  # percent of the image; people.js places it
+    assert 'data-box="25.0 25.0 25.0 50.0"' in content  # percent of the image; photo.js places it
     assert "face-unknown" in content and "face-named" in content and "face-suggested" in content
     assert 'title="Ann &lt;script&gt;"' in content and "Is this Ann &lt;script&gt;?" in content
     assert "<script>" not in content.split("</header>")[1].split("<footer")[0]
