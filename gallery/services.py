@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -91,6 +92,12 @@ def photo_create(*, owner, file: IO[bytes], filename: str) -> tuple[Photo, bool]
     name = storage_save(original_upload_to(photo, ""), _as_file(file))
     try:
         with transaction.atomic():
+            # Again, one upload of this owner at a time: every upload sent at once had passed
+            # the check above before any of them was saved (N at once stored N photos over
+            # the quota). The lock is held for the insert only, not the file write.
+            get_user_model().objects.select_for_update().only("pk").get(pk=owner.pk)
+            if over_quota := _quota_exceeded(owner, info.file_size):
+                raise over_quota
             photo.original.name = name
             photo.full_clean(validate_constraints=False)  # the database enforces uniqueness
             photo.save()
@@ -112,12 +119,18 @@ def storage_used(*, owner) -> int:
 
 
 def _check_quota(owner, size: int) -> None:
+    """Before the file is stored, so an upload over the quota costs no write."""
+    if over_quota := _quota_exceeded(owner, size):
+        raise over_quota
+
+
+def _quota_exceeded(owner, size: int) -> ImageRejected | None:
     quota = settings.SMARTGALLERY_USER_QUOTA_BYTES
-    # Two uploads racing can both pass by one file; the quota is a budget, not a hard disk limit.
     if quota and storage_used(owner=owner) + size > quota:
-        raise ImageRejected(
+        return ImageRejected(
             f"Your storage quota of {format_bytes(quota)} is used up; delete some photos first.", status=413
         )
+    return None
 
 
 def _as_file(stream: IO[bytes]) -> File:

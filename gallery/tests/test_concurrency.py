@@ -108,3 +108,37 @@ def test_the_same_upload_sent_twice_at_once_is_one_photo(alice, no_broker, monke
     photo = Photo.objects.get(owner=alice)
     assert media_files(alice) == {photo.original.name}  # the loser's file was removed
     assert no_broker == [photo.pk]  # processed once
+
+
+@pytest.mark.catalogue("A18")
+def test_uploads_sent_at_once_do_not_get_past_the_quota(alice, no_broker, monkeypatch, settings):
+    # Found by probing (issue 15, "probe again"): every upload checked the quota before any of
+    # them was saved, so N uploads at once stored N photos, whatever the quota said.
+    photos = [images.jpeg_bytes(120, 90, color=(n * 20, 40, 90)) for n in range(6)]
+    settings.SMARTGALLERY_USER_QUOTA_BYTES = sum(len(p) for p in photos[:2]) + max(len(p) for p in photos) // 2
+    all_checked = threading.Barrier(len(photos), timeout=WAIT_SECONDS)
+    real_storage_save = services.storage_save
+
+    def save_together(*args, **kwargs):
+        # All of them passed the first quota check; now they store and save at once.
+        all_checked.wait()
+        return real_storage_save(*args, **kwargs)
+
+    monkeypatch.setattr(services, "storage_save", save_together)
+
+    def upload(data):
+        client = Client()
+        client.force_login(alice)
+        return client.post(
+            reverse("gallery:upload"), {"files": [SimpleUploadedFile("p.jpg", data)]}, HTTP_HX_REQUEST="true"
+        )
+
+    runners = [Runner(f"upload-{n}", lambda data=data: upload(data)) for n, data in enumerate(photos)]
+    for runner in runners:
+        runner.start()
+    statuses = sorted(r.join_checked().status_code for r in runners)
+
+    assert statuses == [201, 201, 413, 413, 413, 413]
+    stored = Photo.objects.filter(owner=alice)
+    assert sum(p.file_size for p in stored) <= settings.SMARTGALLERY_USER_QUOTA_BYTES
+    assert media_files(alice) == {p.original.name for p in stored}  # the refused ones left no file
