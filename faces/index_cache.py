@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -54,21 +59,75 @@ def labels_changed(owner_id: int) -> None:
 
 
 # Indexes loaded by this process, by owner: reused while the database says they are current.
-_loaded: dict[int, tuple[str, face_index.FaceIndex]] = {}
-_loaded_lock = threading.Lock()
-_LOADED_MAX = 16
+# Bounded by bytes, not by count: one worker serves many users whose indexes range from a few
+# KiB to hundreds of MiB (16 users of 300,000 faces would hold ~5 GB).
+
+# A loaded index holds its file's bytes plus, per face, FAISS's id map (IndexIDMap2 keeps a
+# hash table of ids) and the face-id array: measured 52-56 bytes per face at 128 and 512
+# dimensions (docs/BENCHMARKS.md, "Many users on one worker").
+HELD_BYTES_PER_FACE = 56
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    checksum: str
+    index: face_index.FaceIndex
+    nbytes: int
+
+
+class LoadedIndexes:
+    """Loaded indexes by owner, least recently used first, within `max_bytes()` in all.
+
+    The index put last always stays, even alone above the budget: it is the one in use (its
+    memory is held while the photo is matched anyway) and the user's next photo wants it
+    again; the others go, least recently used first. The budget is read on every put, so a
+    changed setting applies at once."""
+
+    def __init__(self, max_bytes: Callable[[], int]) -> None:
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[int, LoadedIndex] = OrderedDict()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+
+    def get(self, owner_id: int) -> LoadedIndex | None:
+        with self._lock:
+            entry = self._entries.get(owner_id)
+            if entry is not None:
+                self._entries.move_to_end(owner_id)
+            return entry
+
+    def put(self, owner_id: int, checksum: str, index: face_index.FaceIndex, nbytes: int) -> None:
+        with self._lock:
+            previous = self._entries.pop(owner_id, None)
+            if previous is not None:
+                self.nbytes -= previous.nbytes
+            self._entries[owner_id] = LoadedIndex(checksum, index, nbytes)
+            self.nbytes += nbytes
+            limit = self._max_bytes()
+            while self.nbytes > limit and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self.nbytes -= evicted.nbytes
+
+    def owners(self) -> list[int]:
+        """Least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.nbytes = 0
+
+
+_loaded = LoadedIndexes(lambda: settings.SMARTGALLERY_INDEX_CACHE_MB * 2**20)
 
 
 def forget_loaded_indexes() -> None:
-    with _loaded_lock:
-        _loaded.clear()
+    _loaded.clear()
 
 
-def _remember(owner_id: int, checksum: str, built: face_index.FaceIndex) -> None:
-    with _loaded_lock:
-        if owner_id not in _loaded and len(_loaded) >= _LOADED_MAX:
-            _loaded.pop(next(iter(_loaded)))
-        _loaded[owner_id] = (checksum, built)
+def _remember(owner_id: int, checksum: str, index: face_index.FaceIndex, path: Path) -> None:
+    _loaded.put(owner_id, checksum, index, path.stat().st_size + HELD_BYTES_PER_FACE * index.ntotal)
 
 
 def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_index.FaceIndex:
@@ -95,7 +154,8 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
         exact_max=settings.SMARTGALLERY_INDEX_EXACT_MAX,
         reuse=_previous_index(owner_id, record, model) if kind in face_index.REUSABLE_KINDS else None,
     )
-    checksum = face_index.save(built, face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id))
+    path = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id)
+    checksum = face_index.save(built, path)
     fields = {
         "built_version": target,
         "checksum": checksum,
@@ -114,17 +174,16 @@ def build_index(owner_id: int, model: RecognitionModel | None = None) -> face_in
         # Our own records model changes too: a pack swap rebuilds even when the version is equal.
         recorded = records.filter(built_version__lte=target).exclude(model_id=model.model_id).update(**fields)
     logger.info("Built face index of user %s: version %s, %s faces, %s", owner_id, target, built.ntotal, built.kind)
-    _remember(owner_id, checksum, built)
+    _remember(owner_id, checksum, built, path)
     return built
 
 
 def _previous_index(owner_id: int, record: RecognitionIndex, model: RecognitionModel) -> face_index.FaceIndex | None:
     """The owner's last index, held in memory or this machine's verified file, if any: a build
     reuses its FAISS part when only person labels changed (face_index.build checks that)."""
-    with _loaded_lock:
-        cached = _loaded.get(owner_id)
-    if cached and cached[1].model_id == model.model_id:
-        return cached[1]
+    cached = _loaded.get(owner_id)
+    if cached and cached.index.model_id == model.model_id:
+        return cached.index
     if not record.checksum or record.model_id != model.model_id:
         return None
     try:
@@ -145,11 +204,11 @@ def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_inde
     record = index_record(owner_id)
     if not record.checksum or record.built_version < record.labels_version or record.model_id != model.model_id:
         return build_index(owner_id, model)
-    with _loaded_lock:
-        cached = _loaded.get(owner_id)
-    if cached and cached[0] == record.checksum and cached[1].version == record.built_version:
-        return cached[1]
+    cached = _loaded.get(owner_id)
+    if cached and cached.checksum == record.checksum and cached.index.version == record.built_version:
+        return cached.index
     path = face_index.index_path(settings.SMARTGALLERY_INDEX_DIR, owner_id)
+    started = time.perf_counter()
     try:
         loaded = face_index.load(
             path, expected_sha256=record.checksum, expected_version=record.built_version, model_id=model.model_id
@@ -157,5 +216,12 @@ def get_index(owner_id: int, model: RecognitionModel | None = None) -> face_inde
     except face_index.IndexUnusable as exc:
         logger.warning("Face index of user %s unusable (%s): rebuilding from the database", owner_id, exc)
         return build_index(owner_id, model)
-    _remember(owner_id, record.checksum, loaded)
+    logger.info(
+        "Loaded face index of user %s from file: %s faces, %.1f MiB, %.0f ms",
+        owner_id,
+        loaded.ntotal,
+        path.stat().st_size / 2**20,
+        (time.perf_counter() - started) * 1000,
+    )
+    _remember(owner_id, record.checksum, loaded, path)
     return loaded

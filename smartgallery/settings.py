@@ -477,6 +477,9 @@ SMARTGALLERY_INDEX_MIN_FRONTALNESS = envfloat("SMARTGALLERY_INDEX_MIN_FRONTALNES
 # Up to this many reference faces a user's index is an exact scan (float32 to 50,000, fp16
 # above); beyond it, a PQ fast scan re-ranked in fp16 (approximate). docs/PEOPLE.md.
 SMARTGALLERY_INDEX_EXACT_MAX = envint("SMARTGALLERY_INDEX_EXACT_MAX", 300_000, minimum=1)
+# Loaded indexes each worker process keeps in memory, in MiB (least recently used go first; the
+# index in use stays even when it alone is bigger). docs/BENCHMARKS.md, "Many users on one worker".
+SMARTGALLERY_INDEX_CACHE_MB = envint("SMARTGALLERY_INDEX_CACHE_MB", 128, minimum=0)
 # Debounce: label corrections within this many seconds share one index rebuild.
 SMARTGALLERY_INDEX_REBUILD_DELAY = envfloat("SMARTGALLERY_INDEX_REBUILD_DELAY", 2.0)
 SMARTGALLERY_FACES_REGROUP_DELAY = envfloat("SMARTGALLERY_FACES_REGROUP_DELAY", 10.0)
