@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from storages.backends.s3 import S3File, S3Storage
 from storages.utils import clean_name
 
@@ -49,6 +50,14 @@ class ObjectStorageFile(S3File):
 
 
 class ObjectStorage(S3Storage):
+    def get_default_settings(self):
+        defaults = super().get_default_settings()
+        # S3File downloads an object into a SpooledTemporaryFile that, by django-storages'
+        # default (0), never spills to disk: a 50 MB original sent to its owner sat whole in the
+        # web process. Spill above the size Django keeps uploads in memory.
+        defaults["max_memory_size"] = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+        return defaults
+
     def _open(self, name, mode="rb"):
         # As S3Storage._open (a missing object is FileNotFoundError), with our file class.
         key = self._normalize_name(clean_name(name))

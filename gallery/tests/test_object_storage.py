@@ -10,6 +10,7 @@ The bucket is read back with a plain boto3 client, never through the code under 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -19,10 +20,13 @@ from pathlib import Path
 from unittest import mock
 
 import boto3
+import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from PIL import Image
 
 from conftest import REPO_ROOT, _worker_environment
 from faces.models import Face
@@ -158,7 +162,7 @@ def streamed(response) -> bytes:
 
 
 def test_uploads_and_the_workers_files_live_in_the_bucket_and_only_their_owner_gets_them(
-    s3, worker, alice, alice_client, bob_client
+    s3, worker, alice, alice_client, bob_client, settings
 ):
     data = images.group_photo()
     photo = upload(alice_client, alice, "couple.jpg", data)
@@ -174,6 +178,7 @@ def test_uploads_and_the_workers_files_live_in_the_bucket_and_only_their_owner_g
     assert s3.keys() == names
     assert all(name.startswith(f"{alice.pk}/") for name in names)
     assert not any(worker.unused_media.rglob("*")), "the worker wrote media to local disk"
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*")), "the web process wrote media to local disk"
     for key in names:
         grants = s3.client().get_object_acl(Bucket=BUCKET, Key=key)["Grants"]
         assert not [g for g in grants if g["Grantee"].get("URI") in PUBLIC_GROUPS], (key, grants)
@@ -257,6 +262,23 @@ def test_check_integrity_finds_and_repairs_problems_in_the_bucket(s3, worker, al
     assert photo.status == Photo.Status.DONE and photo.thumbnail.name != lost_thumbnail
     assert s3.keys() == stored_names(photo) | {quarantined}
     assert report()["problems"] == 0
+
+
+def test_a_large_original_is_sent_from_a_temporary_file_not_held_in_memory(s3, worker, alice, alice_client, settings):
+    noise = np.random.default_rng(5).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "JPEG", quality=95)
+    data = buffer.getvalue()
+    assert len(data) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    photo = upload(alice_client, alice, "large.jpg", data)
+
+    response = alice_client.get(reverse("gallery:original", args=[photo.pk]))
+    assert response.status_code == 200 and streamed(response) == data
+    # What the view streams from (media_response opens the file through the storage): the
+    # download sits in a SpooledTemporaryFile, moved to disk once it passed the threshold.
+    with default_storage.open(photo.original.name, "rb") as handle:
+        assert handle.read() == data
+        assert handle.file._rolled
 
 
 def report(*args: str) -> dict:
