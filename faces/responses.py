@@ -40,9 +40,13 @@ def owned() -> Iterator[None]:
 
 
 def next_url(request: HttpRequest, default: str) -> str:
-    """The form's `next` (or the query's), when it points back into this site."""
+    """The form's `next` (or the query's), when it is a path on this site.
+
+    Only a path: redirect() takes any other string for the name of a URL pattern, so
+    next=-1 or next=home was a 500 (NoReverseMatch) or a redirect to whatever that name is.
+    """
     url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(
+    if url.startswith("/") and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return url
