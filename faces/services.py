@@ -390,7 +390,9 @@ def person_set_cover(*, user, person_id: int, face_id: int | None) -> Person:
         person.save(update_fields=["cover_chosen", "updated_at"])
         _refresh_cover(person)
         return person
-    face = Face.objects.for_user(user).get(pk=face_id)
+    # Locked: a face whose photo is being deleted is waited for and then gone (404), instead of
+    # becoming the cover just before it goes (the foreign key check failed: a 500).
+    face = _face(user, face_id)
     if face.person_id != person.id or face.state not in NAMED_STATES:
         raise ValidationError("The cover must be one of this person's faces.")
     person.cover_face, person.cover_chosen = face, True

@@ -33,6 +33,7 @@ from gallery import imaging
 from gallery.models import Photo, derivative_upload_to, original_upload_to
 from gallery.storage import storage_delete, storage_save
 from gallery.validation import ImageRejected, clean_display_name, format_bytes, validate_image
+from smartgallery.db import atomic_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -344,20 +345,24 @@ def photos_requeue(
     return requeued
 
 
+@atomic_with_retry
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo, its faces and (after commit) every file made from it."""
-    with transaction.atomic():
-        locked = Photo.objects.select_for_update().filter(pk=photo.pk).first()
-        if locked is None:
-            return
-        names = [name for name in (locked.original.name, locked.preview.name, locked.thumbnail.name) if name]
-        names += [name for name in Face.objects.filter(photo=locked).values_list("crop", flat=True) if name]
-        # Named faces may be references in the owner's recognition index: their ids must leave it.
-        had_named_faces = Face.objects.filter(photo=locked, person__isnull=False).exists()
-        locked.delete()
-        if had_named_faces:
-            index_invalidate(owner_id=locked.owner_id)
-        transaction.on_commit(lambda: storage_delete(names))
+    locked = Photo.objects.select_for_update().filter(pk=photo.pk).first()
+    if locked is None:
+        return
+    # The faces are locked before Django works out what points at them (a person's cover):
+    # a label change that makes one of them a cover either commits first, and is seen, or
+    # waits for the delete. Unlocked, a cover set in between broke the delete (a 500).
+    faces = list(Face.objects.select_for_update().filter(photo=locked).order_by("id"))
+    names = [name for name in (locked.original.name, locked.preview.name, locked.thumbnail.name) if name]
+    names += [face.crop.name for face in faces if face.crop.name]
+    # Named faces may be references in the owner's recognition index: their ids must leave it.
+    had_named_faces = any(face.person_id for face in faces)
+    locked.delete()
+    if had_named_faces:
+        index_invalidate(owner_id=locked.owner_id)
+    transaction.on_commit(lambda: storage_delete(names))
 
 
 def photo_files_delete_for_user(*, user) -> None:

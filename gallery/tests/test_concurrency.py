@@ -142,3 +142,84 @@ def test_uploads_sent_at_once_do_not_get_past_the_quota(alice, no_broker, monkey
     stored = Photo.objects.filter(owner=alice)
     assert sum(p.file_size for p in stored) <= settings.SMARTGALLERY_USER_QUOTA_BYTES
     assert media_files(alice) == {p.original.name for p in stored}  # the refused ones left no file
+
+
+def _park_photo_delete(monkeypatch, model) -> tuple[threading.Event, threading.Event]:
+    """Park the thread called "deleting" when Django deletes the rows of `model` (Face: what
+    points at the faces was worked out, the faces not yet deleted; Photo: the faces are
+    deleted, not yet committed). Returns (parked, go)."""
+    from django.db.models.sql.subqueries import DeleteQuery
+
+    parked, go = threading.Event(), threading.Event()
+    real_delete_batch = DeleteQuery.delete_batch
+
+    def delete_batch(query, pk_list, using):
+        if query.model is model and threading.current_thread().name == "deleting":
+            parked.set()
+            assert go.wait(WAIT_SECONDS)
+        return real_delete_batch(query, pk_list, using)
+
+    monkeypatch.setattr(DeleteQuery, "delete_batch", delete_batch)
+    return parked, go
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_photo_deleted_while_one_of_its_faces_becomes_a_cover_is_no_error(alice, monkeypatch):
+    # Found by our own probe (bench.parallel_probe): the delete had worked out which persons
+    # use the photo's faces as covers, then a face of it was named for a new person (who got
+    # it as the cover) and committed; deleting the faces then broke the foreign key: a 500.
+    from faces.models import Person
+    from smartgallery.tests.factories import FaceFactory, PhotoFactory
+
+    photo = PhotoFactory(owner=alice, stored=True)
+    face = FaceFactory(owner=alice, photo=photo)
+    parked, go = _park_photo_delete(monkeypatch, Face)
+    deleter, namer = _signed_in(alice), _signed_in(alice)
+    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:delete", args=[photo.pk])))
+    naming = Runner(
+        "naming",
+        lambda: namer.post(reverse("faces:face_assign", args=[face.pk]), {"name": "Cover"}, HTTP_HX_REQUEST="true"),
+    )
+    deleting.start()
+    assert parked.wait(WAIT_SECONDS)
+    naming.start()
+    naming.join(2)  # it commits now, or waits for the delete's lock on the face
+    go.set()
+
+    assert deleting.join_checked().status_code == 302
+    assert naming.join_checked().status_code in (200, 404)
+    assert not Photo.objects.filter(pk=photo.pk).exists() and not Face.objects.filter(pk=face.pk).exists()
+    assert media_files(alice) == set()
+    assert not Person.objects.filter(owner=alice, cover_face__isnull=False).exists()
+
+
+def test_a_cover_chosen_while_its_photo_is_deleted_is_a_404_not_an_error(alice, monkeypatch):
+    # The same race from the other side (probe): the cover choice read the face, then waited
+    # for the delete to check its foreign key, which then failed: a 500.
+    from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
+
+    anna = PersonFactory(owner=alice, name="Anna")
+    photo = PhotoFactory(owner=alice, stored=True)
+    face = FaceFactory(owner=alice, photo=photo, person=anna)
+    parked, go = _park_photo_delete(monkeypatch, Photo)  # the faces are deleted, not committed
+    deleter, chooser = _signed_in(alice), _signed_in(alice)
+    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:delete", args=[photo.pk])))
+    choosing = Runner(
+        "choosing",
+        lambda: chooser.post(reverse("faces:person_cover", args=[anna.pk]), {"face": face.pk}, HTTP_HX_REQUEST="true"),
+    )
+    deleting.start()
+    assert parked.wait(WAIT_SECONDS)
+    choosing.start()
+    choosing.join(2)  # it waits for the delete
+    go.set()
+
+    assert deleting.join_checked().status_code == 302
+    assert choosing.join_checked().status_code == 404
+    anna.refresh_from_db()
+    assert anna.cover_face_id != face.pk
