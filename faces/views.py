@@ -374,13 +374,19 @@ def _face_done(request: HttpRequest, face: Face, message: str, change: services.
             "faces/review.html#card", _review_context(request, source=request.POST), request=request
         )
     elif region == "review-face":
-        # The answered tile goes (an empty answer replaces it); the count is updated out of band.
-        html = render_to_string("faces/review.html#remaining-oob", _review_context(request), request=request)
+        # The answered tile goes (the answer replaces it with nothing); the counts are updated
+        # out of band, and the person's section goes with their last suggestion.
+        context = _review_context(request, source={"mode": "grid"})
+        answered = [item for item in context["items"] if item.person.id == face.person_id]
+        context.update(answered_item=answered[0] if answered else None, answered_person_id=face.person_id)
+        html = render_to_string("faces/review.html#grid-answered", context, request=request)
     elif region == "face-panel":
         fresh = _get_face(request, face.id)
         html = render_to_string("faces/face.html#panel", _panel_context(request, fresh), request=request)
     # "person-tile": the face leaves the person's page; the empty answer removes its tile.
-    return done(request, message, change=change, html=html, redirect_to=reverse("faces:face", args=[face.id]))
+    return done(
+        request, message, change=change, html=html, redirect_to=reverse("faces:face", args=[face.id]), repeatable=True
+    )
 
 
 def _face_failed(request: HttpRequest, face: Face, message: str) -> HttpResponse:
@@ -496,6 +502,8 @@ def review(request: HttpRequest) -> HttpResponse:
     context = _review_context(request)
     if request.htmx.target == "review-card":
         return render(request, "faces/review.html#card", context)
+    if request.htmx.target == "review-grid":
+        return render(request, "faces/review.html#grid", context)
     return render(request, "faces/review.html", context)
 
 

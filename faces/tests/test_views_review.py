@@ -154,3 +154,40 @@ def test_the_page_query_count_does_not_grow_with_suggestions(
         assert count_queries(alice_client, URL + f"?mode={mode}") == count_queries(bob_client, URL + f"?mode={mode}")
         with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 5):
             alice_client.get(URL, {"mode": mode})
+
+
+def grid_answer(client, name, face, **data):
+    return client.post(
+        reverse(f"faces:{name}", args=[face.id]), data, **hx(HTTP_HX_TARGET=f"review-face-{face.id}")
+    ).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_same_answer_repeated_shares_one_toast_and_one_undo(alice_client, alice):
+    anna = PersonFactory(owner=alice, name="Anna")
+    faces = suggest(alice, anna, 3)
+    first = grid_answer(alice_client, "face_reject", faces[0], person=anna.id)
+    second = grid_answer(alice_client, "face_reject", faces[1], person=anna.id)
+    token = first.split('action="/people/undo/')[1].split("/")[0]
+    assert f'data-toast="{token}"' in second and "×2" in second and "Undo all" in second
+    assert "×" not in first and "Undo all" not in first
+    # Another action starts a toast of its own.
+    third = grid_answer(alice_client, "face_confirm", faces[2])
+    assert f'data-toast="{token}"' not in third and "Undo all" not in third
+    alice_client.post(reverse("faces:undo", args=[token]))
+    states = {f.id: f.state for f in Face.objects.filter(pk__in=[f.id for f in faces])}
+    assert states == {faces[0].id: "suggested", faces[1].id: "suggested", faces[2].id: "confirmed"}
+    assert not FaceRejection.objects.filter(face__in=faces[:2]).exists()
+
+
+@pytest.mark.django_db
+def test_a_grid_answer_removes_the_section_with_the_last_suggestion(alice_client, alice):
+    anna = PersonFactory(owner=alice, name="Anna")
+    ben = PersonFactory(owner=alice, name="Ben")
+    (only,) = suggest(alice, anna, 1)
+    ben_face, _ = suggest(alice, ben, 2)
+    html = grid_answer(alice_client, "face_reject", only, person=anna.id)
+    assert f'<section id="review-section-{anna.id}" hx-swap-oob="delete">' in html
+    assert "2 suggestions left" in html
+    html = grid_answer(alice_client, "face_confirm", ben_face)
+    assert f'id="review-count-{ben.id}" hx-swap-oob="true">1 suggestion<' in html

@@ -63,6 +63,10 @@
     if (toast) toast.remove();
   });
 
+  function busy(toast) {
+    return toast.matches(":hover") || toast.contains(document.activeElement);
+  }
+
   function scheduleRemoval(toast) {
     if (toast.dataset.scheduled) return;
     toast.dataset.scheduled = "1";
@@ -70,7 +74,7 @@
     if (toast.classList.contains("message-error")) seconds = UNDO_TOAST_SECONDS;
     window.setTimeout(function () {
       // Never pull a toast from under the keyboard or the pointer.
-      if (toast.matches(":hover") || toast.contains(document.activeElement)) {
+      if (busy(toast)) {
         toast.dataset.scheduled = "";
         scheduleRemoval(toast);
         return;
@@ -82,12 +86,81 @@
   // Messages of a full page load (after a plain form post) leave on their own too.
   document.querySelectorAll("#messages .message").forEach(scheduleRemoval);
 
+  // At most this many toasts at once: the oldest go first (not one being read or used).
+  var MAX_TOASTS = 3;
+
+  // The control the user acted on last, where it was: the toasts keep clear of it.
+  var lastControl = null;
+  document.addEventListener(
+    "pointerdown",
+    function (event) {
+      var control = event.target.closest && event.target.closest("button, a, input, select, textarea, label");
+      if (control && !control.closest("#messages")) lastControl = control.getBoundingClientRect();
+    },
+    true
+  );
+  document.addEventListener("keydown", function () {
+    var active = document.activeElement;
+    if (active && active !== document.body && !active.closest("#messages")) lastControl = active.getBoundingClientRect();
+  }, true);
+
+  function overlaps(a, b) {
+    var margin = 8;
+    return a.left < b.right + margin && b.left < a.right + margin && a.top < b.bottom + margin && b.top < a.bottom + margin;
+  }
+
+  // The toasts float at the bottom of the window; when that would cover the control just used
+  // (a button low on the page), they float at the top instead, under the header.
+  function placeToasts() {
+    if (!messages) return;
+    var toasts = messages.querySelectorAll(".message");
+    if (!toasts.length || !lastControl) return;
+    messages.classList.remove("messages-top");
+    messages.style.top = "";
+    if (!overlaps(messages.getBoundingClientRect(), lastControl)) return;
+    var header = document.querySelector(".topbar");
+    var top = header ? Math.max(header.getBoundingClientRect().bottom, 0) : 0;
+    messages.classList.add("messages-top");
+    messages.style.top = top + 8 + "px";
+  }
+
+  function tidyToasts(newest) {
+    // The same action repeated joined the newest toast (same Undo): its older copies go.
+    var token = newest.getAttribute("data-toast");
+    if (token) {
+      messages.querySelectorAll(".toast[data-toast]").forEach(function (toast) {
+        if (toast !== newest && toast.getAttribute("data-toast") === token) toast.remove();
+      });
+    }
+    // Oldest first, and one being read or used only when no other can go.
+    var all = Array.prototype.slice.call(messages.querySelectorAll(".message"));
+    var extra = all.length - MAX_TOASTS;
+    [false, true].forEach(function (evenBusy) {
+      all.forEach(function (toast) {
+        if (extra > 0 && toast !== newest && toast.isConnected && (evenBusy || !busy(toast))) {
+          toast.remove();
+          extra -= 1;
+        }
+      });
+    });
+    placeToasts();
+  }
+
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
     if (!element || !element.querySelectorAll) return;
-    if (element.classList && element.classList.contains("toast")) scheduleRemoval(element);
-    element.querySelectorAll(".toast").forEach(scheduleRemoval);
+    var toasts = element.classList && element.classList.contains("toast") ? [element] : [];
+    toasts = toasts.concat(Array.prototype.slice.call(element.querySelectorAll(".toast")));
+    toasts.forEach(function (toast) {
+      scheduleRemoval(toast);
+      tidyToasts(toast);
+    });
   });
+
+  if (messages) {
+    // A toast that left (closed, timed out) may let the others go back to the bottom.
+    new MutationObserver(placeToasts).observe(messages, { childList: true });
+  }
 
   // After a correction the worker rebuilds the index and re-matches the other photos within a
   // few seconds. Regions that show recognition results listen for "recognitionTick" (besides
