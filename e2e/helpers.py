@@ -204,3 +204,22 @@ def watch_console(page: Page) -> list[str]:
     )
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     return errors
+
+
+def wait_grouped(owner, *, faces: int, timeout: float = 90):
+    """Until the worker's regrouping put at least `faces` unknown faces into one unnamed group
+    and no regrouping is pending; returns that group."""
+    from django.core.cache import cache
+
+    from faces.models import Face, FaceGroup
+    from faces.tasks import _flag
+
+    def settled():
+        if cache.get(_flag("regroup", owner.pk)):
+            return None
+        for group in FaceGroup.objects.filter(owner=owner, dismissed=False):
+            if Face.objects.filter(group=group, state=Face.State.UNKNOWN).count() >= faces:
+                return group
+        return None
+
+    return wait_until(settled, timeout=timeout, interval=0.5, message=f"no group of {faces} faces")

@@ -281,3 +281,19 @@ def group_is_listed(*, user, group_id: int) -> bool:
 def group_faces(*, user, group_id: int) -> QuerySet[Face]:
     group = FaceGroup.objects.for_user(user).get(pk=group_id)
     return Face.objects.for_user(user).filter(group=group, state=Face.State.UNKNOWN).select_related("photo")
+
+
+@dataclass(frozen=True)
+class GroupFacesPage:
+    faces: list[Face]  # the biggest first
+    total: int
+    next_offset: int | None
+
+
+def group_faces_page(*, user, group_id: int, offset: int = 0, limit: int = 120) -> GroupFacesPage:
+    """One page of the group's unknown faces. Offset pages: a group is small next to a library,
+    and its order (size) has no unique key to page on."""
+    faces = group_faces(user=user, group_id=group_id).defer("embedding", "landmarks").order_by("-size_px", "id")
+    offset = max(0, offset)
+    rows = list(faces[offset : offset + limit + 1])
+    return GroupFacesPage(rows[:limit], faces.count(), offset + limit if len(rows) > limit else None)

@@ -628,6 +628,22 @@ def group_name_partial(
 
 
 @atomic_with_retry
+def group_faces_remove(*, user, group_id: int, face_ids: Sequence[int]) -> LabelsChange:
+    """ "Not the same person as the others": take these unknown faces out of the group. They go
+    into a dismissed group of their own, which the regrouping leaves alone (as "not this person"
+    is remembered for a person), so they do not come back; they stay unknown and can be named."""
+    group = _group(user, group_id)
+    faces = _faces(user, face_ids)
+    if not faces or any(f.group_id != group.id or f.state != Face.State.UNKNOWN for f in faces):
+        raise ValidationError("Only unknown faces of this group can be taken out of it.")
+    change = LabelsChange(faces=[_snapshot(f) for f in faces])
+    aside = FaceGroup.objects.create(owner=user, dismissed=True)
+    change.groups_created.append(aside.id)
+    Face.objects.filter(pk__in=[f.id for f in faces]).update(group=aside, changed_by=user, changed_at=timezone.now())
+    return change
+
+
+@atomic_with_retry
 def group_dismiss(*, user, group_id: int) -> LabelsChange:
     """ "Don't ask me about these": the group's faces are never grouped together again."""
     group = _group(user, group_id)
@@ -680,6 +696,7 @@ __all__ = [
     "face_restore_states",
     "face_unassign",
     "group_dismiss",
+    "group_faces_remove",
     "group_name",
     "group_name_partial",
     "index_invalidate",

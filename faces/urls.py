@@ -25,5 +25,6 @@ urlpatterns = [
     path("faces/<int:face_id>/not-a-face/", views.face_not_a_face, name="face_not_a_face"),
     path("groups/<int:group_id>/", views.group, name="group"),
     path("groups/<int:group_id>/name/", views.group_name, name="group_name"),
+    path("groups/<int:group_id>/remove/", views.group_remove, name="group_remove"),
     path("groups/<int:group_id>/dismiss/", views.group_dismiss, name="group_dismiss"),
 ]

@@ -37,7 +37,7 @@ from faces.responses import done, done_elsewhere, error_text, failed, next_url, 
 
 GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
-GROUP_PAGE_FACES = 300
+GROUP_PAGE_FACES = 120
 REVIEW_GRID_PER_PERSON = 24
 
 
@@ -108,20 +108,27 @@ def people(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def group(request: HttpRequest, group_id: int) -> HttpResponse:
+    """All the faces of an unnamed group, a page at a time ("Load more" adds the next page into
+    the same form, so a selection can span pages)."""
     group = _get_group(request, group_id)
+    try:
+        offset = int(request.GET.get("offset", 0))
+    except ValueError:
+        offset = 0
     with owned():
-        faces = selectors.group_faces(user=request.user, group_id=group.id).order_by("-size_px", "id")
-    faces = list(faces[:GROUP_PAGE_FACES])
-    return render(
-        request,
-        "faces/group.html",
-        {
-            "group": group,
-            "faces": faces,
-            "form": WhoForm(user=request.user),
-            "person_names": selectors.person_names(user=request.user),
-        },
-    )
+        page = selectors.group_faces_page(user=request.user, group_id=group.id, offset=offset, limit=GROUP_PAGE_FACES)
+    context = {"group": group, "page": page, "page_offset": max(offset, 0), "form": WhoForm(user=request.user)}
+    if request.htmx and offset:
+        return render(request, "faces/group.html#face-page", context)
+    context["person_names"] = selectors.person_names(user=request.user)
+    return render(request, "faces/group.html", context)
+
+
+def _picked_faces(request: HttpRequest) -> list[int]:
+    try:
+        return [int(f) for f in request.POST.getlist("face")]
+    except ValueError:
+        raise Http404("Not found") from None
 
 
 @login_required
@@ -133,10 +140,7 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
     form = WhoForm(request.POST, user=request.user)
     if not form.is_valid():
         return failed(request, " ".join(form.non_field_errors()) or "Type a name.", redirect_to=back)
-    try:
-        face_ids = [int(f) for f in request.POST.getlist("face")]
-    except ValueError:
-        raise Http404("Not found") from None
+    face_ids = _picked_faces(request)
     if not face_ids and not request.POST.get("all"):
         return failed(request, "Pick at least one face.", redirect_to=back)
     try:
@@ -157,6 +161,26 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
             f" {len(change.skipped_face_ids)} left unknown: rejected for {name} before,"
             " or their photo already has them."
         )
+    listed = selectors.group_is_listed(user=request.user, group_id=group.id)
+    return done(request, message, change=change, redirect_to=back if listed else reverse("faces:people"))
+
+
+@login_required
+@require_POST
+def group_remove(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Take the picked faces (`face`, repeated) out of the group: not the same person."""
+    group = _get_group(request, group_id)
+    back = reverse("faces:group", args=[group.id])
+    face_ids = _picked_faces(request)
+    if not face_ids:
+        return failed(request, "Pick the faces to take out of the group.", redirect_to=back)
+    try:
+        with owned():
+            change = services.group_faces_remove(user=request.user, group_id=group.id, face_ids=face_ids)
+    except ValidationError as exc:
+        return failed(request, error_text(exc), redirect_to=back)
+    count = len(change.faces)
+    message = f"Took {count} face{'s' if count != 1 else ''} out of the group; they stay unknown."
     listed = selectors.group_is_listed(user=request.user, group_id=group.id)
     return done(request, message, change=change, redirect_to=back if listed else reverse("faces:people"))
 

@@ -147,6 +147,16 @@ def test_a_bulk_group_request_mixing_own_and_foreign_faces_changes_nothing(bob, 
 
 
 @pytest.mark.django_db
+def test_taking_faces_out_of_a_group_with_a_foreign_one_changes_nothing(bob, bob_ids, bob_client, alice_ids):
+    own = list(bob_ids["cast"].group.faces.values_list("id", flat=True))
+    foreign = alice_ids["cast"].group.faces.first().id
+    before = (checksum(bob), checksum(alice_ids["cast"].person.owner))
+    response = bob_client.post(reverse("faces:group_remove", args=[bob_ids["group"]]), {"face": [*own, foreign]})
+    assert response.status_code == 404
+    assert (checksum(bob), checksum(alice_ids["cast"].person.owner)) == before
+
+
+@pytest.mark.django_db
 def test_bob_cannot_filter_photos_by_alices_person(bob_client, alice_ids, bob_ids):
     url = reverse("faces:photo_filter")
     assert bob_client.get(url, {"person": [alice_ids["person"]]}).status_code == 404

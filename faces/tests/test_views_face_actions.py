@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -193,6 +195,42 @@ def test_the_group_page_lists_its_faces_to_pick(alice_client, alice):
     group = FaceGroupFactory(owner=alice, faces=3, faces__crop=True)
     html = alice_client.get(url("group", group)).content.decode()
     assert html.count('name="face"') == 3 and html.count('alt="Unknown face"') == 3
+
+
+@pytest.mark.django_db
+def test_the_group_page_shows_every_face_a_page_at_a_time(alice_client, alice):
+    group = FaceGroupFactory(owner=alice, faces=125)
+    html = alice_client.get(url("group", group)).content.decode()
+    assert html.count('name="face"') == 120 and "Name all 125" in html and "Show more faces" in html
+    more = alice_client.get(url("group", group), {"offset": "120"}, **hx()).content.decode()
+    assert "<html" not in more and more.count('name="face"') == 5 and "Show more faces" not in more
+    shown = {int(v) for v in re.findall(r'name="face" value="(\d+)"', html + more)}
+    assert shown == set(group.faces.values_list("id", flat=True))
+
+
+@pytest.mark.django_db
+def test_faces_taken_out_of_a_group_stay_out_until_undone(alice_client, alice):
+    group = FaceGroupFactory(owner=alice, faces=4)
+    odd = list(group.faces.order_by("id").values_list("id", flat=True)[:2])
+    html = alice_client.post(url("group_remove", group), {"face": odd}, **hx()).content.decode()
+    assert "Took 2 faces out of the group; they stay unknown." in html
+    assert group.faces.count() == 2
+    aside = Face.objects.get(pk=odd[0]).group
+    assert aside != group and aside.dismissed and set(aside.faces.values_list("id", flat=True)) == set(odd)
+    assert set(Face.objects.filter(pk__in=odd).values_list("state", "person")) == {("unknown", None)}
+    alice_client.post(reverse("faces:undo", args=[undo_token(html)]))
+    assert group.faces.count() == 4 and not FaceGroup.objects.filter(pk=aside.pk).exists()
+
+
+@pytest.mark.django_db
+def test_taking_faces_out_needs_faces_of_this_group(alice_client, alice):
+    group = FaceGroupFactory(owner=alice, faces=2)
+    other = FaceGroupFactory(owner=alice, faces=1)
+    response = alice_client.post(url("group_remove", group), follow=True)
+    assert "Pick the faces to take out of the group." in response.content.decode()
+    response = alice_client.post(url("group_remove", group), {"face": [other.faces.get().id]}, follow=True)
+    assert "Only unknown faces of this group can be taken out of it." in response.content.decode()
+    assert group.faces.count() == 2 and other.faces.count() == 1
 
 
 @pytest.mark.django_db
