@@ -195,13 +195,19 @@ def wait_processed(owner, worker=None, *, timeout: float = 180) -> None:
     assert not failed, f"the worker failed photos: {failed}{log()}"
 
 
-def watch_console(page: Page) -> list[str]:
+def watch_console(page: Page, *, expected_statuses: tuple[int, ...] = ()) -> list[str]:
     """Every console error and uncaught exception of the page from now on (CSP refusals
-    included: Chromium reports them as console errors)."""
+    included: Chromium reports them as console errors). Chromium also logs every answer with
+    an error status; `expected_statuses` are those the test provokes on purpose (a rejected
+    upload's 400, another user's 404)."""
     errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None
-    )
+    expected = [f"the server responded with a status of {status} " for status in expected_statuses]
+
+    def on_console(message) -> None:
+        if message.type == "error" and not any(e in message.text for e in expected):
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     return errors
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from faces.models import Face
+from faces.models import Face, FaceGroup
 from gallery.models import Photo
 
 PAGE_SIZE = 60
@@ -183,3 +183,72 @@ def photo_face_boxes(*, user, photo: Photo) -> list[FaceBox]:
 
 def _percent(value: float, total: int) -> float:
     return round(max(0.0, min(100.0, 100.0 * value / total)), 3) if total else 0.0
+
+
+# The upload page: how the photos uploaded since the page was opened are doing.
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    total: int = 0
+    queued: int = 0
+    processing: int = 0
+    done: int = 0
+    failed: int = 0
+    faces: int = 0
+    recognised: int = 0  # named by recognition, or by the user meanwhile
+    groups: int = 0  # unnamed groups their unknown faces are in: new people to name
+    unknown: int = 0  # unknown faces in no group (yet)
+    last_finished_at: datetime | None = None
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.processing
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+
+def upload_progress(*, user, since: datetime) -> UploadProgress:
+    """The photos the user uploaded since `since`, their faces and what is left to name."""
+    photos = Photo.objects.for_user(user).filter(created_at__gte=since)
+    statuses = dict(photos.values_list("status").annotate(n=Count("id")).order_by())
+    if not statuses:
+        return UploadProgress()
+    last_finished_at = photos.exclude(finished_at=None).order_by("-finished_at").values_list("finished_at", flat=True)
+    faces = Face.objects.for_user(user).filter(photo__in=photos).exclude(state=Face.State.REJECTED_AS_FACE)
+    counts = faces.aggregate(
+        total=Count("id"),
+        recognised=Count("id", filter=Q(state__in=[Face.State.AUTO, Face.State.CONFIRMED])),
+        ungrouped=Count("id", filter=Q(state=Face.State.UNKNOWN, group=None)),
+    )
+    groups = (
+        FaceGroup.objects.for_user(user)
+        .filter(dismissed=False, faces__in=faces.filter(state=Face.State.UNKNOWN))
+        .distinct()
+        .count()
+    )
+    return UploadProgress(
+        total=sum(statuses.values()),
+        queued=statuses.get(Photo.Status.QUEUED, 0),
+        processing=statuses.get(Photo.Status.PROCESSING, 0),
+        done=statuses.get(Photo.Status.DONE, 0),
+        failed=statuses.get(Photo.Status.FAILED, 0),
+        faces=counts["total"],
+        recognised=counts["recognised"],
+        groups=groups,
+        unknown=counts["ungrouped"],
+        last_finished_at=last_finished_at.first(),
+    )
+
+
+def upload_finished(*, user, since: datetime, after: datetime) -> list[Photo]:
+    """Photos uploaded since `since` that finished (done or failed) after `after`, each with
+    `face_count`: the upload page updates their rows."""
+    return list(
+        Photo.objects.for_user(user)
+        .filter(created_at__gte=since, finished_at__gte=after, status__in=[Photo.Status.DONE, Photo.Status.FAILED])
+        .annotate(face_count=Count("faces", filter=~Q(faces__state=Face.State.REJECTED_AS_FACE)))
+        .order_by("id")
+    )

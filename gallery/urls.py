@@ -7,6 +7,7 @@ app_name = "gallery"
 urlpatterns = [
     path("", views.timeline, name="timeline"),
     path("upload/", views.upload, name="upload"),
+    path("upload/progress/", views.upload_progress, name="upload_progress"),
     path("processing/", views.processing, name="processing"),
     path("<int:pk>/", views.photo_detail, name="photo"),
     path("<int:pk>/tile/", views.photo_tile, name="tile"),

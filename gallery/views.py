@@ -1,9 +1,12 @@
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling, trigger_client_event
 
@@ -12,6 +15,8 @@ from gallery import selectors, services
 from gallery.media import media_response
 from gallery.models import Photo
 from gallery.validation import CONTENT_TYPES, ImageRejected, clean_display_name, format_bytes
+
+UPLOAD_GROUPING_GRACE_SECONDS = 5
 
 
 def _get_photo_for_user(request: HttpRequest, pk: int) -> Photo:
@@ -103,6 +108,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     """One file per request from our JS (an htmx-style fragment back), many from the plain form."""
     if request.method != "POST":
         return render(request, "gallery/upload.html", _upload_context(request))
+    started = timezone.now()
     # A body Django cannot read (too many files, a very long file name) never gets here: the
     # CSRF middleware reads it first, and smartgallery.views.bad_request answers.
     files = request.FILES.getlist("files")
@@ -118,7 +124,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     status = results[0]["status"] if len(results) == 1 else 200
     if request.htmx:
         return render(request, "gallery/upload.html#results", {"results": results}, status=status)
-    ctx = _upload_context(request)
+    # Without JavaScript the page that lists the results also shows their progress.
+    ctx = _upload_context(request, since=started)
     ctx["results"] = results
     return render(request, "gallery/upload.html", ctx, status=status)
 
@@ -147,9 +154,52 @@ def _upload_error(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "gallery/upload.html", ctx, status=400)
 
 
-def _upload_context(request: HttpRequest) -> dict:
-    counts = selectors.photo_status_counts(user=request.user)
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_epoch_ms(value: str | None, default: datetime) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return default
+
+
+@login_required
+@require_safe
+def upload_progress(request: HttpRequest) -> HttpResponse:
+    """The upload page's progress panel, polled while its photos are processed: the counts of
+    the photos uploaded since the page was opened (`since`), the rows of those that finished
+    since the last poll (`after`) for the page to update, and at the end what to do next."""
+    now = timezone.now()
+    since = _from_epoch_ms(request.GET.get("since"), now)
+    after = _from_epoch_ms(request.GET.get("after"), since)
+    progress = selectors.upload_progress(user=request.user, since=since)
+    # Unknown faces are grouped a little after the last photo is done: the summary waits for it.
+    grouping = progress.last_finished_at is not None and now - progress.last_finished_at < timedelta(
+        seconds=settings.SMARTGALLERY_FACES_REGROUP_DELAY + UPLOAD_GROUPING_GRACE_SECONDS
+    )
+    polling = progress.pending > 0 or (progress.total > 0 and grouping)
     ctx = {
+        "progress": progress,
+        "since": _epoch_ms(since),
+        # A second back: a photo finishing while this answer is made is in the next one too.
+        "polled_at": _epoch_ms(now - timedelta(seconds=1)),
+        "polling": polling,
+        "grouping": grouping,
+        "finished_rows": selectors.upload_finished(user=request.user, since=since, after=after),
+    }
+    status = 200 if polling or not request.htmx else HttpResponseStopPolling.status_code
+    return render(request, "gallery/upload.html#progress", ctx, status=status)
+
+
+def _upload_context(request: HttpRequest, since: datetime | None = None) -> dict:
+    counts = selectors.photo_status_counts(user=request.user)
+    now = timezone.now()
+    ctx = {
+        "progress": selectors.upload_progress(user=request.user, since=since) if since else selectors.UploadProgress(),
+        "since": _epoch_ms(since or now),
+        "polled_at": _epoch_ms(since or now),
         "counts": counts,
         "max_upload": format_bytes(settings.SMARTGALLERY_MAX_UPLOAD_BYTES),
         "max_upload_bytes": settings.SMARTGALLERY_MAX_UPLOAD_BYTES,

@@ -132,6 +132,29 @@
     });
   }
 
+  // The progress panel stays in view under the header while the list of files grows.
+  function pinProgress() {
+    var panel = document.getElementById("upload-progress");
+    var header = document.querySelector(".topbar");
+    if (panel && header) panel.style.top = header.offsetHeight + 8 + "px";
+  }
+  pinProgress();
+  window.addEventListener("resize", pinProgress);
+
+  // Each answer of the progress panel carries the rows of the photos that finished since the
+  // last one (done, with their faces, or failed): they replace the rows still waiting.
+  document.body.addEventListener("htmx:load", function (event) {
+    var panel = event.detail.elt;
+    if (!panel || panel.id !== "upload-progress") return;
+    pinProgress();
+    var rows = panel.querySelector("template[data-upload-rows]");
+    if (!rows) return;
+    Array.prototype.forEach.call(rows.content.querySelectorAll("li[id]"), function (row) {
+      var waiting = document.getElementById(row.id);
+      if (waiting && waiting.hasAttribute("data-pending")) waiting.replaceWith(row.cloneNode(true));
+    });
+  });
+
   window.addEventListener("beforeunload", function (event) {
     if (running || queue.length) {
       event.preventDefault();
