@@ -57,10 +57,10 @@ def test_story(page: Page, live_server, celery_worker_process, faces_dir, screen
     results = page.locator("#upload-results .upload-result")
     expect(results).to_have_count(12)
     expect(page.locator("#upload-results .upload-accepted")).to_have_count(12, timeout=30_000)
-    # The processing panel shows progress and drains by itself, without a reload.
-    expect(page.locator("#processing")).to_contain_text("queued")
+    # The progress panel follows the worker by itself, without a reload, and ends with a summary.
+    expect(page.locator("#upload-progress")).to_contain_text("Finding faces")
     screenshots(page, "upload")
-    expect(page.locator("#processing")).to_be_hidden(timeout=120_000)
+    expect(page.locator("#upload-progress .upload-summary")).to_contain_text("12 photos", timeout=150_000)
 
     page.get_by_role("link", name="Back to photos").click()
     tiles = page.locator("#timeline a.tile img")
