@@ -148,17 +148,25 @@ class FaceBox:
     height: float
     kind: str  # unknown | suggested | named
     label: str
+    label_right: bool = False  # the label hangs left from the box's right edge (near the photo's right side)
+
+
+# Above this many faces a photo is crowded: the boxes' labels show on hover or focus only.
+CROWDED_FACES = 6
 
 
 def photo_face_boxes(*, user, photo: Photo) -> list[FaceBox]:
-    faces = (
+    """The faces of the photo, left to right. Unknown faces are numbered when there are several
+    ("Unknown 3"), so a box and its chip under the photo can be told apart."""
+    faces = list(
         Face.objects.for_user(user)
         .filter(photo=photo)
         .exclude(state=Face.State.REJECTED_AS_FACE)
         .select_related("person")
         .order_by("x1", "pk")
     )
-    boxes = []
+    unknown = sum(1 for face in faces if face.person is None or face.state == Face.State.UNKNOWN)
+    boxes, number = [], 0
     for face in faces:
         named = face.person is not None and face.state in (Face.State.AUTO, Face.State.CONFIRMED)
         if named:
@@ -166,16 +174,19 @@ def photo_face_boxes(*, user, photo: Photo) -> list[FaceBox]:
         elif face.person is not None and face.state == Face.State.SUGGESTED:
             kind, label = "suggested", f"Is this {face.person.name}?"
         else:
-            kind, label = "unknown", "Unknown person"
+            number += 1
+            kind, label = "unknown", f"Unknown {number}" if unknown > 1 else "Unknown person"
+        left, width = _percent(face.x1, photo.width), _percent(face.x2 - face.x1, photo.width)
         boxes.append(
             FaceBox(
                 face=face,
-                left=_percent(face.x1, photo.width),
+                left=left,
                 top=_percent(face.y1, photo.height),
-                width=_percent(face.x2 - face.x1, photo.width),
+                width=width,
                 height=_percent(face.y2 - face.y1, photo.height),
                 kind=kind,
                 label=label,
+                label_right=left + width / 2 > 55,
             )
         )
     return boxes

@@ -93,9 +93,11 @@ def _processing_panel(request: HttpRequest) -> HttpResponse:
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
     newer, older = selectors.photo_neighbours(user=request.user, photo=photo)
+    boxes = selectors.photo_face_boxes(user=request.user, photo=photo)
     ctx = {
         "photo": photo,
-        "boxes": selectors.photo_face_boxes(user=request.user, photo=photo),
+        "boxes": boxes,
+        "crowded": len(boxes) > selectors.CROWDED_FACES,
         "newer": newer,
         "older": older,
     }

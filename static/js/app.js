@@ -176,8 +176,9 @@
       window.setTimeout(function () {
         if (String(since) !== window.sessionStorage.getItem(TICK_KEY)) return; // a newer burst took over
         var dialog = faceDialog();
-        // Never redraw under someone typing or deciding in the face panel.
-        if ((dialog && dialog.open) || typing()) return;
+        // Never redraw under someone typing, deciding in the face panel, or with a <details>
+        // opened (rename, delete...): the redrawn region would close it under their pointer.
+        if ((dialog && dialog.open) || typing() || document.querySelector("main details[open]")) return;
         document.body.dispatchEvent(new CustomEvent("recognitionTick", { bubbles: true }));
       }, (at - elapsed) * 1000);
     });

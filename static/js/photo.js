@@ -23,6 +23,18 @@
     if (element && element.querySelectorAll) placeBoxes(element);
   });
 
+  // A chip under the photo pointed at or focused lights up its box (and shows its label).
+  function light(event, on) {
+    var chip = event.target.closest && event.target.closest("[data-face]");
+    if (!chip) return;
+    var box = document.getElementById(chip.getAttribute("data-face"));
+    if (box) box.classList.toggle("face-box-lit", on);
+  }
+  document.addEventListener("pointerover", function (event) { light(event, true); });
+  document.addEventListener("pointerout", function (event) { light(event, false); });
+  document.addEventListener("focusin", function (event) { light(event, true); });
+  document.addEventListener("focusout", function (event) { light(event, false); });
+
   // The arrow keys go to the newer (left) and older (right) photo.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
