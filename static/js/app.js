@@ -169,16 +169,24 @@
   var TICK_SECONDS = [2.5, 5, 9, 15, 24];
   var TICK_KEY = "smartgallery:recognising-since";
 
+  function busyWithAForm() {
+    var dialog = faceDialog();
+    if ((dialog && dialog.open) || typing() || document.querySelector("main details[open]")) return true;
+    return Array.prototype.some.call(document.querySelectorAll("main input[type=text]"), function (input) {
+      return input.value !== input.defaultValue;
+    });
+  }
+
   function scheduleTicks(since) {
     var elapsed = (Date.now() - since) / 1000;
     TICK_SECONDS.forEach(function (at) {
       if (at <= elapsed) return;
       window.setTimeout(function () {
         if (String(since) !== window.sessionStorage.getItem(TICK_KEY)) return; // a newer burst took over
-        var dialog = faceDialog();
-        // Never redraw under someone typing, deciding in the face panel, or with a <details>
-        // opened (rename, delete...): the redrawn region would close it under their pointer.
-        if ((dialog && dialog.open) || typing() || document.querySelector("main details[open]")) return;
+        // Never redraw under someone typing, deciding in the face panel, with a <details> open
+        // (rename, delete...) or with a name typed and not sent yet: the redrawn region would
+        // close it or drop what they typed under their pointer.
+        if (busyWithAForm()) return;
         document.body.dispatchEvent(new CustomEvent("recognitionTick", { bubbles: true }));
       }, (at - elapsed) * 1000);
     });
