@@ -14,8 +14,12 @@ barrier:
   photos       one photo deleted twice and retried at once; a photo deleted while its face is
                named
   bob          bob posts every action on alice's faces, persons, groups and photos at once
+  same objects one person renamed, hidden, dated and deleted at once; one face confirmed,
+               rejected, marked not a face and renamed at once; one group named two ways and
+               dismissed at once
   accounts     one new address signed up 4 times at once; 6 wrong sign-in codes at once, then
-               the right one (read from the console mail in the gunicorn log)
+               the right one (read from the console mail in the gunicorn log); bob deletes his
+               account while two uploads and a naming of his are under way
 
 Expected: no answer is a 5xx, bob gets only 404s, one person per typed name, one account per
 address, the right code refused after the wrong ones, no face named for another user's person;
@@ -123,7 +127,9 @@ def main() -> None:
         _naming(probe, alice_key, alice)
         _photos(probe, alice_key, alice)
         _bob(probe, bob_key, alice)
+        _same_objects(probe, alice_key, alice)
         _accounts(probe, scratch / "gunicorn.log")
+        _account_deleted(probe, bob_key, bob)
         _invariants(probe, alice, bob)
         _wait_idle(alice, bob)
         integrity = _check_integrity(env)
@@ -335,6 +341,60 @@ def _bob(probe: Probe, bob_key: str, alice) -> None:
         calls.append(post(browser, f"/people/groups/{group.id}/name/", {"name": "Bob's", "all": "1"}))
     answers = probe.burst("bob: every action on alice's objects at once", calls)
     probe.expect(all(status == 404 for status, _, _ in answers), f"bob got {[a[0] for a in answers]}, not only 404")
+
+
+def _same_objects(probe: Probe, alice_key: str, alice) -> None:
+    from faces.models import Face, FaceGroup, Person
+
+    browsers = [probe.browser(alice_key) for _ in range(4)]
+    person = Person.objects.filter(owner=alice, deleted_at__isnull=True).first()
+    if person is not None:
+        probe.burst(
+            "same objects: rename, hide, birth date and delete of one person at once",
+            [
+                post(browsers[0], f"/people/{person.id}/rename/", {"name": "Renamed"}),
+                post(browsers[1], f"/people/{person.id}/hide/"),
+                post(browsers[2], f"/people/{person.id}/birth-date/", {"birth_date": "1990-01-02"}),
+                post(browsers[3], f"/people/{person.id}/delete/"),
+            ],
+        )
+    named = Face.objects.filter(owner=alice, person__isnull=False, person__deleted_at__isnull=True).first()
+    if named is not None:
+        probe.burst(
+            "same objects: confirm, reject, not-a-face and rename of one face at once",
+            [
+                post(browsers[0], f"/people/faces/{named.id}/confirm/"),
+                post(browsers[1], f"/people/faces/{named.id}/reject/"),
+                post(browsers[2], f"/people/faces/{named.id}/not-a-face/"),
+                post(browsers[3], f"/people/faces/{named.id}/assign/", {"name": "Someone Else"}),
+            ],
+        )
+    group = FaceGroup.objects.filter(owner=alice, dismissed=False).first()
+    if group is not None:
+        probe.burst(
+            "same objects: one group named two ways and dismissed at once",
+            [
+                post(browsers[0], f"/people/groups/{group.id}/name/", {"name": "Group One", "all": "1"}),
+                post(browsers[1], f"/people/groups/{group.id}/name/", {"name": "Group Two", "all": "1"}),
+                post(browsers[2], f"/people/groups/{group.id}/dismiss/"),
+            ],
+        )
+
+
+def _account_deleted(probe: Probe, bob_key: str, bob) -> None:
+    """bob deletes his account while two more of his uploads and a naming are under way."""
+    from accounts.models import User
+    from faces.models import Face
+
+    browsers = [probe.browser(bob_key) for _ in range(4)]
+    extra = _face_photos(16)[14:16]
+    face = Face.objects.filter(owner=bob).first()
+    calls = [lambda b=b, p=p: b.upload("/photos/upload/", *p) for b, p in zip(browsers[:2], extra, strict=True)]
+    if face is not None:
+        calls.append(post(browsers[2], f"/people/faces/{face.id}/assign/", {"name": "Bob's friend"}))
+    calls.append(post(browsers[3], "/accounts/delete/", {"password": PASSWORD}, htmx=False))
+    probe.burst("accounts: bob deletes his account during uploads and a naming", calls)
+    probe.expect(not User.objects.filter(pk=bob.pk).exists(), "bob's account is still there")
 
 
 def _accounts(probe: Probe, gunicorn_log: Path) -> None:

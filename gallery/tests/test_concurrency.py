@@ -223,3 +223,40 @@ def test_a_cover_chosen_while_its_photo_is_deleted_is_a_404_not_an_error(alice, 
     assert choosing.join_checked().status_code == 404
     anna.refresh_from_db()
     assert anna.cover_face_id != face.pk
+
+
+def test_an_account_deleted_while_the_worker_stores_faces_of_its_photo_goes_whole(bob, monkeypatch):
+    # Found by our own probe (bench.parallel_probe): the deletion had listed bob's rows, then
+    # the worker stored the faces of his newest photo; deleting the photo broke their foreign
+    # key: a 500, and the account stayed.
+    from django.db import OperationalError
+
+    from accounts.models import User
+    from smartgallery.db import is_lock_conflict
+
+    monkeypatch.setattr(services, "photo_enqueue", lambda *, photo_id: None)  # this test runs it
+    photo = upload_photo(bob, images.face_photo(), "bob.jpg")
+    parked, go = _park_photo_delete(monkeypatch, Photo)  # bob's rows listed, not yet deleted
+    browser = _signed_in(bob)
+    deleting = Runner("deleting", lambda: browser.post("/accounts/delete/", {"password": "bob-password-1234"}))
+
+    def process():
+        try:
+            return services.photo_process(photo_id=photo.pk, task_id="worker")
+        except OperationalError as error:  # a deadlock victim: the task is retried, then skipped
+            assert is_lock_conflict(error), error
+            return "retried"
+        except services.PhotoGone:
+            return "skipped"
+
+    processing = Runner("processing", process)
+    deleting.start()
+    assert parked.wait(WAIT_SECONDS)
+    processing.start()
+    processing.join(5)  # it stores the faces now, or waits for the deletion
+    go.set()
+
+    assert deleting.join_checked().status_code == 302
+    assert processing.join_checked() in ("done", "skipped", "retried")
+    assert not User.objects.filter(pk=bob.pk).exists()
+    assert not Photo.objects.filter(owner_id=bob.pk).exists() and not Face.objects.filter(owner_id=bob.pk).exists()
