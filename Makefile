@@ -25,6 +25,7 @@ test: $(STAMP)
 	bash scripts/test.sh
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 # Every benchmark with its bounded defaults, as `python -m bench.<name>` (bench/_*.py are shared
