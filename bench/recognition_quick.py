@@ -42,6 +42,7 @@ def main() -> None:
         SMARTGALLERY_VAR_DIR=tmp,
         SMARTGALLERY_FACE_PACK=str(Path(args.pack).resolve()),
         SQLITE_PATH=str(Path(tmp) / "bench.sqlite3"),
+        SECRET_KEY=common.BENCH_SECRET_KEY,
         DJANGO_SETTINGS_MODULE="smartgallery.settings",
         LOG_LEVEL="WARNING",
     )

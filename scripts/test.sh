@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole suite. Uses MariaDB and Redis when they answer (as in CI), else the
 # embedded default, and says which it used. Extra arguments go to pytest.
+# SMARTGALLERY_TEST_EMBEDDED=1: the embedded default (SQLite, filesystem broker) even where
+# MariaDB and Redis answer or DATABASE_URL / REDIS_URL are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(.venv/bin/python scripts/detect_services.py)"
+if [ "${SMARTGALLERY_TEST_EMBEDDED:-}" = 1 ]; then
+  unset DATABASE_URL REDIS_URL
+else
+  eval "$(.venv/bin/python scripts/detect_services.py)"
+fi
 # Production-shaped settings need a secret; tests talk plain HTTP to the test client.
 export SECRET_KEY="${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(64))')}"
 export SECURE_SSL="${SECURE_SSL:-false}"

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from smartgallery import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -63,30 +65,20 @@ def envlist(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = envbool("DEBUG", False)
-VAR_DIR = Path(envstr("SMARTGALLERY_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+# Nothing here writes to the disk: the embedded default's key file and folders are made by
+# smartgallery/embedded.py, called by manage.py, wsgi.py and the smartgallery app.
+VAR_DIR = embedded.var_dir()
 
 # The embedded default is "production-like" only when the operator says so: a real deployment
 # must set SECRET_KEY itself, the embedded one keeps a random key on disk so sessions survive
 # restarts without anyone having to invent a secret.
 PRODUCTION = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
 
-
-def _embedded_secret_key() -> str:
-    from django.core.management.utils import get_random_secret_key
-
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(get_random_secret_key())
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION and not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set")
-    SECRET_KEY = _embedded_secret_key()
+    SECRET_KEY = embedded.read_secret_key(VAR_DIR)
 elif len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long")
 
@@ -113,6 +105,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_email",
     "django_otp.plugins.otp_static",
+    # Makes the embedded default's folders at start-up (smartgallery/apps.py).
+    "smartgallery.apps.SmartGalleryConfig",
     "gallery",
     "faces",
 ]
@@ -214,8 +208,6 @@ else:
         }
     }
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
@@ -228,8 +220,6 @@ else:
     }
 
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'results'}"
-if not REDIS_URL:
-    (VAR_DIR / "results").mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -245,9 +235,20 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 180, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 800_000, minimum=1)  # KiB
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Machine learning runs on its own queue so a deployment can put it on dedicated machines.
-CELERY_TASK_ROUTES = {"faces.tasks.*": {"queue": "faces"}, "gallery.tasks.*": {"queue": "faces"}}
-CELERY_BEAT_SCHEDULE: dict = {}
+# Machine learning runs on its own queue so a deployment can put it on dedicated machines. The
+# sweeper (docs/PHOTOS.md) is cheap and must not wait behind a long queue of photos.
+CELERY_TASK_ROUTES = {
+    "gallery.tasks.photos_requeue_stuck": {"queue": "default"},
+    "faces.tasks.*": {"queue": "faces"},
+    "gallery.tasks.*": {"queue": "faces"},
+}
+SMARTGALLERY_SWEEP_INTERVAL_SECONDS = envint("SMARTGALLERY_SWEEP_INTERVAL_SECONDS", 300, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "gallery-requeue-stuck": {
+        "task": "gallery.tasks.photos_requeue_stuck",
+        "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
+    },
+}
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
 
@@ -301,7 +302,7 @@ SMARTGALLERY_MAX_ATTEMPTS = envint("SMARTGALLERY_MAX_ATTEMPTS", 3, minimum=1)
 SMARTGALLERY_RETRY_BACKOFF_SECONDS = envfloat("SMARTGALLERY_RETRY_BACKOFF_SECONDS", 5.0)
 # The sweeper re-queues photos queued longer than this (a lost enqueue, Redis down at upload).
 SMARTGALLERY_STUCK_AFTER_SECONDS = envint("SMARTGALLERY_STUCK_AFTER_SECONDS", 900, minimum=1)
-SMARTGALLERY_SWEEP_INTERVAL_SECONDS = envint("SMARTGALLERY_SWEEP_INTERVAL_SECONDS", 300, minimum=1)
+# SMARTGALLERY_SWEEP_INTERVAL_SECONDS, how often beat runs the sweeper, is with the Celery settings.
 SMARTGALLERY_PREVIEW_SIZE = envint("SMARTGALLERY_PREVIEW_SIZE", 1600, minimum=64)
 SMARTGALLERY_THUMBNAIL_SIZE = envint("SMARTGALLERY_THUMBNAIL_SIZE", 320, minimum=32)
 # Uploads above this size stream to a temporary file instead of memory (Django's default, said out loud).
@@ -313,12 +314,6 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 100, minimum=1)
-# The sweeper is cheap and must not wait behind a long queue of photos.
-CELERY_TASK_ROUTES = {"gallery.tasks.photos_requeue_stuck": {"queue": "default"}, **CELERY_TASK_ROUTES}
-CELERY_BEAT_SCHEDULE["gallery-requeue-stuck"] = {
-    "task": "gallery.tasks.photos_requeue_stuck",
-    "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
-}
 
 # Email --------------------------------------------------------------------------------------
 
@@ -368,6 +363,7 @@ LOGIN_REDIRECT_URL = "/"
 
 # Accounts (docs/ACCOUNTS.md) ------------------------------------------------------------------
 
+AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",  # the admin login (email + password + OTP)
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -483,7 +479,6 @@ SMARTGALLERY_INDEX_CACHE_MB = envint("SMARTGALLERY_INDEX_CACHE_MB", 128, minimum
 # Debounce: label corrections within this many seconds share one index rebuild.
 SMARTGALLERY_INDEX_REBUILD_DELAY = envfloat("SMARTGALLERY_INDEX_REBUILD_DELAY", 2.0)
 SMARTGALLERY_FACES_REGROUP_DELAY = envfloat("SMARTGALLERY_FACES_REGROUP_DELAY", 10.0)
-AUTH_USER_MODEL = "accounts.User"
 # Tests and `manage.py runserver` without collectstatic still render pages; a missing entry
 # falls back to the unhashed name instead of a 500.
 WHITENOISE_MANIFEST_STRICT = False

@@ -1,6 +1,8 @@
-"""Settings load in both modes, and fail loudly on bad values.
+"""Settings load in both modes, fail loudly on bad values, and write nothing when imported.
 
-Each case runs in a fresh interpreter, because settings are read once per process.
+Each case runs in a fresh interpreter, because settings are read once per process: through
+manage.py (which creates the embedded default's secret key first, as `make run` does) or, to
+see what importing the settings alone does, plain `python -c`.
 """
 
 import json
@@ -45,19 +47,24 @@ CLEARED = (
 )
 
 
-def run_python(code: str, env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, env_overrides: dict[str, str], tmp_path, *, manage: bool = True
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update({"DJANGO_SETTINGS_MODULE": "smartgallery.settings", "SMARTGALLERY_VAR_DIR": str(tmp_path / "var")})
     env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    args = ["manage.py", "shell", "-c", code] if manage else ["-c", code]
+    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def load(env_overrides: dict[str, str], tmp_path) -> dict:
     result = run_python(PROBE, env_overrides, tmp_path)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def files_under(folder) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*")) if folder.exists() else []
 
 
 def test_embedded_default_needs_no_server(tmp_path):
@@ -69,6 +76,52 @@ def test_embedded_default_needs_no_server(tmp_path):
     assert loaded["media"] == str(tmp_path / "var" / "media")
     assert loaded["pack"] == "buffalo_l"
     assert (tmp_path / "var" / "secret_key").exists()
+
+
+def test_the_embedded_key_is_made_once_readable_by_its_owner_only(tmp_path):
+    assert run_python("pass", {}, tmp_path).returncode == 0
+    key_file = tmp_path / "var" / "secret_key"
+    key = key_file.read_text()
+    assert len(key) >= 50 and key_file.stat().st_mode & 0o777 == 0o600
+
+    assert run_python("pass", {}, tmp_path).returncode == 0
+    assert key_file.read_text() == key  # sessions survive a restart
+    assert files_under(tmp_path / "var").count("secret_key") == 1  # no temporary file left
+
+
+def test_importing_the_settings_writes_nothing(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret_key").write_text("k" * 60)
+    result = run_python("import smartgallery.settings", {}, tmp_path, manage=False)
+    assert result.returncode == 0, result.stderr
+    assert files_under(tmp_path / "var") == ["secret_key"]
+
+    result = run_python("import smartgallery.settings", {"SECRET_KEY": "s" * 60}, tmp_path / "other", manage=False)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "other").exists()
+
+
+def test_without_a_key_the_settings_say_how_to_make_one(tmp_path):
+    result = run_python("import smartgallery.settings", {}, tmp_path, manage=False)
+    assert result.returncode != 0
+    assert "No SECRET_KEY: set it, or run any `python manage.py` command" in result.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_django_start_makes_the_folders_the_embedded_default_writes_into(tmp_path):
+    """SQLite cannot create the folder of its file; the filesystem broker and the result store
+    need theirs too. A SQLite file in a folder that does not exist yet works."""
+    database = tmp_path / "elsewhere" / "deep" / "gallery.sqlite3"
+    result = run_python(
+        "from django.db import connection; connection.ensure_connection()",
+        {"SQLITE_PATH": str(database)},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert database.exists()
+    made = files_under(tmp_path / "var")
+    for folder in ("broker/out", "broker/processed", "broker/control", "results"):
+        assert folder in made, made
 
 
 def test_production_uses_mariadb_redis_and_secure_cookies(tmp_path):
