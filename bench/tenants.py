@@ -21,36 +21,25 @@ faces stored, recognition with the user's index). The pool process's RSS (VmRSS)
 every 0.25 s. The worker gets SMARTGALLERY_INDEX_CACHE_MB from the environment (unset: the
 default). Prints ONE JSON line; progress on stderr. Loopback only; about 4-6 minutes here.
 
-    .venv/bin/python bench/tenants.py [--users 100] [--rounds 2] [--min-faces 5000] [--max-faces 30000]
-    SMARTGALLERY_INDEX_CACHE_MB=64 .venv/bin/python bench/tenants.py
+    .venv/bin/python -m bench.tenants [--users 100] [--rounds 2] [--min-faces 5000] [--max-faces 30000]
+    SMARTGALLERY_INDEX_CACHE_MB=64 .venv/bin/python -m bench.tenants
     # DATABASE_URL's server: BENCH_DATABASE_SERVER (default mysql://root@127.0.0.1:3306)
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import statistics
-import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import _common as common
 
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).with_name("_common.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
-common.fix_sys_path()
 log = common.log
 
 GOALS = {"worker_rss_mib": 500}
