@@ -257,13 +257,14 @@ def test_story(page: Page, live_server, celery_worker_process, faces_dir, screen
     expect(page.locator("#people-list")).not_to_contain_text("Tony Blair")
     assert not Person.objects.filter(owner__email=ALICE[0], deleted_at__isnull=True, name="Tony Blair").exists()
 
-    # Delete a photo (after the browser's confirmation).
+    # Delete a photo: into the trash, on to the next photo, with Undo.
     page.goto(f"{base}/photos/{blair_1.pk}/")
-    page.once("dialog", lambda confirm: confirm.accept())
     page.get_by_role("button", name="Delete photo").click()
-    expect(page.locator(".message", has_text="Deleted “Tony_Blair_0001.jpg”.")).to_be_visible()
+    expect(page.locator(".toast", has_text="Moved “Tony_Blair_0001.jpg” to the trash.")).to_be_visible()
+    assert page.url != f"{base}/photos/{blair_1.pk}/"
+    page.goto(f"{base}/photos/")
     expect(page.locator("#timeline a.tile img")).to_have_count(11)
-    assert not Photo.objects.filter(pk=blair_1.pk).exists()
+    assert Photo.objects.get(pk=blair_1.pk).deleted_at is not None
 
     # Another account sees none of it, not even by address.
     bob = page.context.browser.new_context(viewport=page.viewport_size)

@@ -22,6 +22,9 @@ from gallery.models import Photo
 from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
+# Faces of photos in the trash keep their labels (a restore brings them back as they were) but
+# are on no page meanwhile: the lists and counts below leave them out.
+LIVE = Q(photo__deleted_at__isnull=True)
 
 
 def person_get(*, user, person_id: int) -> Person:
@@ -44,7 +47,7 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count") -> 
     counts = {
         row["person_id"]: row
         for row in Face.objects.for_user(user)
-        .filter(person_id__in=[p.id for p in persons])
+        .filter(LIVE, person_id__in=[p.id for p in persons])
         .values("person_id")
         .annotate(
             face_count=Count("id", filter=shown),
@@ -74,7 +77,7 @@ def person_stats(*, user, person_id: int) -> dict[str, int]:
     shown = Q(state__in=SHOWN_STATES)
     return (
         Face.objects.for_user(user)
-        .filter(person=person)
+        .filter(LIVE, person=person)
         .aggregate(
             face_count=Count("id", filter=shown),
             photo_count=Count("photo", filter=shown, distinct=True),
@@ -118,7 +121,7 @@ def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
     click there settles the most faces); within a person, the most similar first."""
     counts = (
         Face.objects.for_user(user)
-        .filter(state=Face.State.SUGGESTED, person__deleted_at__isnull=True)
+        .filter(LIVE, state=Face.State.SUGGESTED, person__deleted_at__isnull=True)
         .values("person_id")
         .annotate(n=Count("id"))
         .order_by("-n", "person_id")
@@ -135,7 +138,7 @@ def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
     # without the embedding and landmarks: a big queue no longer loads every suggested face.
     suggested = (
         Face.objects.for_user(user)
-        .filter(state=Face.State.SUGGESTED, person_id__in=list(counts))
+        .filter(LIVE, state=Face.State.SUGGESTED, person_id__in=list(counts))
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
         )
@@ -246,7 +249,7 @@ def group_list(*, user) -> QuerySet[FaceGroup]:
     return (
         FaceGroup.objects.for_user(user)
         .filter(dismissed=False)
-        .annotate(size=Count("faces", filter=Q(faces__state=Face.State.UNKNOWN)))
+        .annotate(size=Count("faces", filter=Q(faces__state=Face.State.UNKNOWN, faces__photo__deleted_at__isnull=True)))
         .filter(size__gte=1)
         .order_by("-size", "id")
     )
@@ -260,7 +263,7 @@ def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup
         return groups
     faces = (
         Face.objects.for_user(user)
-        .filter(group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
+        .filter(LIVE, group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
         .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
         .filter(rank__lte=samples)
         .order_by("group_id", "rank")
@@ -280,7 +283,7 @@ def group_is_listed(*, user, group_id: int) -> bool:
 
 def group_faces(*, user, group_id: int) -> QuerySet[Face]:
     group = FaceGroup.objects.for_user(user).get(pk=group_id)
-    return Face.objects.for_user(user).filter(group=group, state=Face.State.UNKNOWN).select_related("photo")
+    return Face.objects.for_user(user).filter(LIVE, group=group, state=Face.State.UNKNOWN).select_related("photo")
 
 
 @dataclass(frozen=True)

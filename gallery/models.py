@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -15,10 +16,17 @@ def derivative_upload_to(photo: "Photo", filename: str) -> str:
 
 class PhotoQuerySet(models.QuerySet):
     def for_user(self, user) -> "PhotoQuerySet":
-        """The one way to reach photos: only the owner's, for everyone including staff."""
+        """The one way to reach photos: only the owner's, for everyone including staff, and
+        not those in the trash (they are on the trash page only: in_trash_for_user)."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(owner=user)
+        return self.filter(owner=user, deleted_at__isnull=True)
+
+    def in_trash_for_user(self, user) -> "PhotoQuerySet":
+        """The owner's photos in the trash (restorable until the sweeper empties it)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user, deleted_at__isnull=False)
 
 
 class Photo(models.Model):
@@ -27,6 +35,9 @@ class Photo(models.Model):
         PROCESSING = "processing", "Processing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+
+    # How long a photo stays in the trash before the sweeper deletes it for good.
+    TRASH_KEEP = timedelta(days=30)
 
     # Extensions by decoded format, so the stored name says what the bytes are.
     EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "HEIF": ".heic", "TIFF": ".tif"}
@@ -59,6 +70,8 @@ class Photo(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the owner moved it to the trash; the sweeper deletes it for good some days later.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = PhotoQuerySet.as_manager()
 
@@ -71,6 +84,8 @@ class Photo(models.Model):
             models.Index(fields=["owner", "-taken_at", "-id"], name="photo_timeline"),
             models.Index(fields=["owner", "status"], name="photo_owner_status"),
             models.Index(fields=["status", "queued_at"], name="photo_status_queued"),
+            # The sweeper's "trashed long enough ago".
+            models.Index(fields=["deleted_at"], name="photo_deleted_at"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from faces.models import Face, FaceGroup
@@ -95,6 +95,18 @@ def _month(moment: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+@dataclass(frozen=True)
+class TrashedPhoto:
+    photo: Photo
+    deleted_for_good_on: datetime
+
+
+def photo_trash_list(*, user) -> list[TrashedPhoto]:
+    """The user's trash, the most recently moved there first, with the day each goes for good."""
+    photos = Photo.objects.in_trash_for_user(user).order_by("-deleted_at", "-id")
+    return [TrashedPhoto(photo, photo.deleted_at + Photo.TRASH_KEEP) for photo in photos]
+
+
 def photo_neighbours(*, user, photo: Photo) -> tuple[Photo | None, Photo | None]:
     """(newer, older) than `photo` in timeline order."""
     mine = Photo.objects.for_user(user)
@@ -117,6 +129,7 @@ class StatusCounts:
     processing: int = 0
     failed: int = 0
     done: int = 0
+    trashed: int = 0  # in the trash, whatever their status
 
     @property
     def pending(self) -> int:
@@ -124,8 +137,20 @@ class StatusCounts:
 
 
 def photo_status_counts(*, user) -> StatusCounts:
-    rows = Photo.objects.for_user(user).values_list("status").annotate(n=Count("id")).order_by()
-    return StatusCounts(**{status: n for status, n in rows if status in StatusCounts.__dataclass_fields__})
+    """The user's photos by status, and how many are in the trash: one query."""
+    mine = Photo.objects.for_user(user) | Photo.objects.in_trash_for_user(user)
+    rows = (
+        mine.annotate(in_trash=ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField()))
+        .values_list("status", "in_trash")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[str, int] = {}
+    for status, in_trash, n in rows:
+        key = "trashed" if in_trash else status
+        if key in StatusCounts.__dataclass_fields__:
+            counts[key] = counts.get(key, 0) + n
+    return StatusCounts(**counts)
 
 
 def photo_failed_list(*, user, limit: int = FAILED_LIST_LIMIT) -> list[Photo]:

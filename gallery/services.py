@@ -70,6 +70,10 @@ def photo_create(*, owner, file: IO[bytes], filename: str) -> tuple[Photo, bool]
     )
     existing = Photo.objects.filter(owner=owner, sha256=info.sha256).first()
     if existing is not None:
+        # The same photo again while it is in the trash: the user wants it back.
+        if existing.deleted_at is not None:
+            photo_restore(photo=existing)
+            existing.deleted_at = None
         return existing, False
     _check_quota(owner, info.file_size)
 
@@ -343,6 +347,44 @@ def photos_requeue(
                 transaction.on_commit(lambda photo_id=photo_id: photo_enqueue(photo_id=photo_id))
         requeued += ids
     return requeued
+
+
+# The trash -----------------------------------------------------------------------------------
+
+
+@atomic_with_retry
+def photo_trash(*, photo: Photo) -> bool:
+    """Move a photo to the trash: off every page at once (Photo.objects.for_user leaves it out),
+    restorable for Photo.TRASH_KEEP, then deleted with its files and faces by the sweeper. Its faces
+    keep their labels meanwhile, so a restore brings everything back as it was. False if it
+    was in the trash already (or gone)."""
+    return bool(Photo.objects.filter(pk=photo.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()))
+
+
+@atomic_with_retry
+def photo_restore(*, photo: Photo) -> bool:
+    """Take a photo out of the trash. False if it was not in it (restored already, or gone)."""
+    return bool(Photo.objects.filter(pk=photo.pk, deleted_at__isnull=False).update(deleted_at=None))
+
+
+def photos_trash_empty(*, user) -> int:
+    """Delete every photo in the user's trash for good; how many."""
+    photos = list(Photo.objects.in_trash_for_user(user).order_by("pk"))
+    for photo in photos:
+        photo_delete(photo=photo)
+    return len(photos)
+
+
+def photos_trash_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """The sweeper's part: delete for good the photos in the trash for longer than Photo.TRASH_KEEP
+    (a batch per run), with their faces and files."""
+    expired = (now or timezone.now()) - Photo.TRASH_KEEP
+    photos = list(Photo.objects.filter(deleted_at__lt=expired).order_by("deleted_at", "pk")[:SWEEP_BATCH])
+    for photo in photos:
+        photo_delete(photo=photo)
+    if photos:
+        logger.info("Emptied %d photos from the trash", len(photos))
+    return {"purged": len(photos)}
 
 
 @atomic_with_retry

@@ -85,3 +85,8 @@ def photo_process(self, photo_id: int) -> str:
 @shared_task
 def photos_requeue_stuck() -> dict[str, int]:
     return services.photos_requeue_stuck()
+
+
+@shared_task
+def photos_trash_purge() -> dict[str, int]:
+    return services.photos_trash_purge()

@@ -16,5 +16,9 @@ urlpatterns = [
     path("<int:pk>/thumbnail.jpg", views.photo_thumbnail, name="thumbnail"),
     path("<int:pk>/retry/", views.photo_retry, name="retry"),
     path("<int:pk>/delete/", views.photo_delete, name="delete"),
+    path("<int:pk>/restore/", views.photo_restore, name="restore"),
+    path("<int:pk>/delete-for-good/", views.photo_purge, name="purge"),
+    path("trash/", views.trash, name="trash"),
+    path("trash/empty/", views.trash_empty, name="trash_empty"),
     path("faces/<int:pk>/crop.jpg", views.face_crop, name="face_crop"),
 ]

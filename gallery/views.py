@@ -14,15 +14,23 @@ from faces.models import Face
 from gallery import selectors, services
 from gallery.media import media_response
 from gallery.models import Photo
+from gallery.templatetags.gallery_extras import RESTORE_PENDING_KEY
 from gallery.validation import CONTENT_TYPES, ImageRejected, clean_display_name, format_bytes
 
 UPLOAD_GROUPING_GRACE_SECONDS = 5
 
 
-def _get_photo_for_user(request: HttpRequest, pk: int) -> Photo:
-    """The one way views reach a photo: the signed-in user's own, else 404."""
+def _get_photo_for_user(request: HttpRequest, pk: int, *, trash: str = "no") -> Photo:
+    """The one way views reach a photo: the signed-in user's own, else 404. `trash`: "no" (a
+    photo in the trash is a 404, like every page but the trash page), "only" (the trash page's
+    actions), "too" (its thumbnail, shown on the trash page)."""
+    photos = {
+        "no": Photo.objects.for_user(request.user),
+        "only": Photo.objects.in_trash_for_user(request.user),
+        "too": Photo.objects.for_user(request.user) | Photo.objects.in_trash_for_user(request.user),
+    }[trash]
     try:
-        return Photo.objects.for_user(request.user).get(pk=pk)
+        return photos.get(pk=pk)
     except Photo.DoesNotExist:
         raise Http404("No such photo") from None
 
@@ -230,12 +238,50 @@ def photo_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Into the trash, and on to the next photo (the older one, else the newer one), with Undo."""
     photo = _get_photo_for_user(request, pk)
+    newer, older = selectors.photo_neighbours(user=request.user, photo=photo)
+    services.photo_trash(photo=photo)
+    # The next page says so in a toast with Undo (gallery_extras.photo_restore_toast).
+    request.session[RESTORE_PENDING_KEY] = photo.pk
+    after = older or newer
+    to = reverse("gallery:photo", args=[after.pk]) if after else reverse("gallery:timeline")
+    return HttpResponseClientRedirect(to) if request.htmx else redirect(to)
+
+
+@login_required
+@require_POST
+def photo_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = _get_photo_for_user(request, pk, trash="only")
+    services.photo_restore(photo=photo)
+    messages.success(request, f"Restored “{photo.original_filename}”.")
+    to = reverse("gallery:photo", args=[photo.pk])
+    return HttpResponseClientRedirect(to) if request.htmx else redirect(to)
+
+
+@login_required
+@require_POST
+def photo_purge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a photo in the trash for good, now."""
+    photo = _get_photo_for_user(request, pk, trash="only")
     services.photo_delete(photo=photo)
-    messages.success(request, f"Deleted “{photo.original_filename}”.")
-    if request.htmx:
-        return HttpResponseClientRedirect(reverse("gallery:timeline"))
-    return redirect("gallery:timeline")
+    messages.success(request, f"Deleted “{photo.original_filename}” for good.")
+    return redirect("gallery:trash")
+
+
+@login_required
+@require_safe
+def trash(request: HttpRequest) -> HttpResponse:
+    photos = selectors.photo_trash_list(user=request.user)
+    return render(request, "gallery/trash.html", {"photos": photos, "keep_days": Photo.TRASH_KEEP.days})
+
+
+@login_required
+@require_POST
+def trash_empty(request: HttpRequest) -> HttpResponse:
+    count = services.photos_trash_empty(user=request.user)
+    messages.success(request, f"Deleted {count} photo{'s' if count != 1 else ''} for good.")
+    return redirect("gallery:trash")
 
 
 # Media --------------------------------------------------------------------------------------
@@ -264,7 +310,7 @@ def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_safe
 def photo_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = _get_photo_for_user(request, pk)
+    photo = _get_photo_for_user(request, pk, trash="too")  # the trash page shows them too
     return media_response(photo.thumbnail, content_type="image/jpeg")
 
 

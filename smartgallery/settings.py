@@ -239,6 +239,7 @@ CELERY_TIMEZONE = "UTC"
 # sweeper (docs/PHOTOS.md) is cheap and must not wait behind a long queue of photos.
 CELERY_TASK_ROUTES = {
     "gallery.tasks.photos_requeue_stuck": {"queue": "default"},
+    "gallery.tasks.photos_trash_purge": {"queue": "default"},
     "faces.tasks.*": {"queue": "faces"},
     "gallery.tasks.*": {"queue": "faces"},
 }
@@ -246,6 +247,11 @@ SMARTGALLERY_SWEEP_INTERVAL_SECONDS = envint("SMARTGALLERY_SWEEP_INTERVAL_SECOND
 CELERY_BEAT_SCHEDULE = {
     "gallery-requeue-stuck": {
         "task": "gallery.tasks.photos_requeue_stuck",
+        "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
+    },
+    # Photos in the trash longer than Photo.TRASH_KEEP (30 days) are deleted for good.
+    "gallery-trash-purge": {
+        "task": "gallery.tasks.photos_trash_purge",
         "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
     },
 }

@@ -98,7 +98,11 @@ def test_delete_removes_the_photo_its_faces_and_after_commit_its_files(
     files = [photo.original.name, face.crop.name]
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+    # Into the trash first (gallery/tests/test_trash.py): nothing is gone yet.
     assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
+    assert Face.objects.filter(pk=face.pk).exists() and all(default_storage.exists(name) for name in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(reverse("gallery:purge", args=[photo.pk]))
     assert not Photo.objects.filter(pk=photo.pk).exists() and not Face.objects.filter(pk=face.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
 
@@ -110,6 +114,7 @@ def test_deleting_a_photo_with_a_named_face_marks_the_recognition_index_stale(al
         owner=alice, photo=photo, x1=1, y1=1, x2=9, y2=9, det_score=0.9, size_px=8, person=ann, state="confirmed"
     )
     alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+    alice_client.post(reverse("gallery:purge", args=[photo.pk]))  # for good, out of the trash
     index = RecognitionIndex.objects.get(owner=alice)
     assert index.labels_version > index.built_version
 

@@ -42,6 +42,7 @@ def alice_objects(alice_client, alice_world) -> dict:
     return {
         "photo": alice_world.photo.id,
         "failed_photo": alice_world.failed_photo.id,
+        "trashed_photo": alice_world.trashed_photo.id,
         "face": alice_world.face.id,
         "person": alice_world.person.id,
         "group": alice_world.group.id,

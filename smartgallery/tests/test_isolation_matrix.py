@@ -38,6 +38,9 @@ PK_ROUTES = {
     # Retry only does something to a failed photo: aim it at one, so a leak would show.
     "gallery:retry": "failed_photo",
     "gallery:delete": "photo",
+    # Restoring and deleting for good act on a photo in the trash: aim them at one.
+    "gallery:restore": "trashed_photo",
+    "gallery:purge": "trashed_photo",
     "gallery:face_crop": "face",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -107,6 +110,7 @@ def nonexistent_objects(objects: dict) -> dict:
     return {
         "photo": top["photo"] + 1000,
         "failed_photo": top["photo"] + 1001,
+        "trashed_photo": top["photo"] + 1002,
         "face": top["face"] + 1000,
         "person": top["person"] + 1000,
         "group": top["group"] + 1000,
@@ -349,6 +353,7 @@ def bob_pages(bob_world: World) -> list[tuple[str, dict]]:
     own = {
         "photo": bob_world.photo.id,
         "failed_photo": bob_world.failed_photo.id,
+        "trashed_photo": bob_world.trashed_photo.id,
         "face": bob_world.face.id,
         "person": bob_world.person.id,
         "group": bob_world.group.id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.models import User
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
@@ -45,10 +46,11 @@ class World:
     rejection: FaceRejection
     index: RecognitionIndex
     names: list[str] = field(default_factory=list)
+    trashed_photo: Photo | None = None  # in the trash: restorable, on the trash page only
 
     @property
     def photos(self) -> list[Photo]:
-        return [self.photo, self.photo2, self.failed_photo]
+        return [self.photo, self.photo2, self.failed_photo, self.trashed_photo]
 
     @property
     def faces(self) -> list[Face]:
@@ -89,6 +91,7 @@ def make_world(
         stored=True,
         stored__derivatives=False,
     )
+    trashed = _photo(owner, f"{label}-only-trashed.jpg", deleted_at=timezone.now())
     person = PersonFactory(owner=owner, name=person_name, faces=0)
     other = PersonFactory(owner=owner, name=other_name, faces=0)
     confirmed = _face(owner, photo, person=person, state=Face.State.CONFIRMED, x=0)
@@ -120,6 +123,7 @@ def make_world(
         rejection,
         index,
         names=[person_name, other_name, filename],
+        trashed_photo=trashed,
     )
 
 

@@ -1,0 +1,26 @@
+"""Template helpers of the photo pages."""
+
+from django import template
+from django.template.loader import render_to_string
+
+from gallery.models import Photo
+
+register = template.Library()
+
+# The photo just moved to the trash (gallery.views.photo_delete): the page it goes on to offers
+# to restore it, once, next to its message.
+RESTORE_PENDING_KEY = "gallery_restore_pending"
+
+
+@register.simple_tag(takes_context=True)
+def photo_restore_toast(context) -> str:
+    request = context.get("request")
+    if request is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return ""
+    photo_id = request.session.pop(RESTORE_PENDING_KEY, None)
+    if photo_id is None:
+        return ""
+    photo = Photo.objects.in_trash_for_user(request.user).filter(pk=photo_id).first()
+    if photo is None:
+        return ""
+    return render_to_string("gallery/_restore_toast.html", {"photo": photo}, request=request)
