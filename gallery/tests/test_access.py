@@ -7,12 +7,14 @@ import pytest
 from django.urls import URLPattern, reverse
 
 from faces.models import Face
+from gallery import services
 from gallery import urls as gallery_urls
 from gallery.models import Photo
 from gallery.tests import images
 from smartgallery.tests.factories import upload_photo
 
-POST_ONLY = {"retry", "delete"}
+POST_ONLY = {"retry", "delete", "restore", "purge"}
+TRASH_ROUTES = {"restore", "purge"}  # reach only a photo in the trash
 ID_ROUTES = [p.name for p in gallery_urls.urlpatterns if isinstance(p, URLPattern) and "<int:pk>" in str(p.pattern)]
 FACE_ROUTES = {"face_crop"}
 
@@ -30,19 +32,33 @@ def alices(alice):
 
 
 def url_for(name, alices):
+    """The route's URL for alice's object; a trash route's photo is put in the trash first."""
+    if name in TRASH_ROUTES:
+        services.photo_trash(photo=alices["photo"])
     target = alices["face"] if name in FACE_ROUTES else alices["photo"]
     return reverse(f"gallery:{name}", args=[target.pk])
 
 
 def snapshot():
     return (
-        sorted(Photo.objects.values_list("pk", "status", "attempts", "original", "last_error")),
+        sorted(Photo.objects.values_list("pk", "status", "attempts", "original", "last_error", "deleted_at")),
         sorted(Face.objects.values_list("pk", "photo_id", "state")),
     )
 
 
 def test_the_list_of_id_routes_is_complete():
-    assert set(ID_ROUTES) == {"photo", "tile", "original", "preview", "thumbnail", "retry", "delete", "face_crop"}
+    assert set(ID_ROUTES) == {
+        "photo",
+        "tile",
+        "original",
+        "preview",
+        "thumbnail",
+        "retry",
+        "delete",
+        "restore",
+        "purge",
+        "face_crop",
+    }
 
 
 @pytest.mark.parametrize("name", ID_ROUTES)
@@ -56,10 +72,11 @@ def test_alice_reaches_her_own_objects(alice_client, alices, name):
 @pytest.mark.catalogue("B1", "B2")
 def test_bob_gets_404_on_every_alice_url_and_changes_nothing(bob_client, bob, alices, name, htmx):
     upload_photo(bob)  # bob has data of his own
+    url = url_for(name, alices)
     before = snapshot()
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     method = bob_client.post if name in POST_ONLY else bob_client.get
-    response = method(url_for(name, alices), **headers)
+    response = method(url, **headers)
     assert response.status_code == 404
     assert snapshot() == before
 
