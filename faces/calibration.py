@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -43,8 +44,15 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 # Policy of `recommend_thresholds`; see its docstring for the reasoning.
 AUTO_TARGET_FMR = 1e-5
 SUGGEST_TARGET_FMR = 1e-2
+# Added to auto_assign above the highest impostor pair / normal-tail 1e-5 point, for people
+# less distinct than those in the calibration set (relatives, children). `calibrate_faces`
+# measures under cross-validation whether it is needed (SAFETY_MARGIN_CANDIDATES).
 SAFETY_MARGIN = 0.05
+# The safety margins `calibrate_faces` compares under cross-validation.
+SAFETY_MARGIN_CANDIDATES = (0.0, 0.025, 0.05)
 MIN_IDENTITY_MARGIN = 0.05
+# Leave-identities-out folds of `cross_validate`.
+CV_FOLDS = 5
 # Normal-tail z-scores: P(Z >= z) = 1e-5 and 1e-2.
 _Z_FOR_FMR = {1e-5: 4.2649, 1e-2: 2.3263}
 
@@ -160,17 +168,19 @@ def identity_margin(embeddings: np.ndarray, labels: Sequence[str], floor: float)
     return max(floor, worst_wrong_lead + 0.01)
 
 
-def recommend_thresholds(embeddings: np.ndarray, labels: Sequence[str], *, source: str) -> CalibrationReport:
+def recommend_thresholds(
+    embeddings: np.ndarray, labels: Sequence[str], *, source: str, safety_margin: float = SAFETY_MARGIN
+) -> CalibrationReport:
     """Calibrate the three bands on labelled embeddings (at least two identities).
 
     auto_assign = max(highest impostor pair seen, normal-tail estimate at FMR 1e-5)
-                  + SAFETY_MARGIN.
+                  + safety_margin, rounded up to 0.001.
       A small labelled set cannot show an FMR of 1e-4 or below: with ~10^4 impostor pairs the
       empirical 1e-4 point is the second-highest impostor score, i.e. noise. Taking the worst
-      impostor and the extrapolated tail, plus a margin for people unlike those in the set
-      (children, relatives and look-alikes are harder than celebrities), keeps false
-      automatic assignments near zero. A gallery compares each new face with thousands of
-      confirmed faces, so the per-pair rate has to be far below 1/gallery size.
+      impostor and the extrapolated tail keeps false automatic assignments near zero; whether
+      a further margin is needed for people not in the set is measured by `cross_validate`
+      (see SAFETY_MARGIN). A gallery compares each new face with thousands of confirmed faces,
+      so the per-pair rate has to be far below 1/gallery size.
     suggest = max(empirical threshold at FMR 1e-2, normal-tail estimate at 1e-2).
       A wrong suggestion costs one click, a missed one hides a match.
     margin = see `identity_margin`, at least MIN_IDENTITY_MARGIN.
@@ -180,13 +190,15 @@ def recommend_thresholds(embeddings: np.ndarray, labels: Sequence[str], *, sourc
         raise ValueError("calibration needs at least two identities with two faces each")
     eer, eer_threshold = equal_error_rate(genuine, impostor)
     auto = max(float(impostor.max()), gaussian_threshold(impostor, AUTO_TARGET_FMR))
-    auto += SAFETY_MARGIN
+    # Rounded up: with no safety margin, rounding to nearest could put auto_assign just under
+    # the highest impostor pair and let it through.
+    auto = math.ceil(round((auto + safety_margin) * 1000, 6)) / 1000
     suggest = max(
         threshold_at_fmr(impostor, SUGGEST_TARGET_FMR),
         gaussian_threshold(impostor, SUGGEST_TARGET_FMR),
     )
     thresholds = PackThresholds(
-        auto_assign=round(auto, 3),
+        auto_assign=auto,
         suggest=round(min(suggest, auto), 3),
         margin=round(identity_margin(embeddings, labels, MIN_IDENTITY_MARGIN), 3),
         source=source,
@@ -214,6 +226,125 @@ def recommend_thresholds(embeddings: np.ndarray, labels: Sequence[str], *, sourc
         thresholds=thresholds,
         rates=rates,
     )
+
+
+def identity_folds(labels: Sequence[str], folds: int = CV_FOLDS) -> list[list[str]]:
+    """The identities held out by each fold: sorted names dealt out in turn (name i to fold i % folds).
+
+    Deterministic, so a rerun on the same folder reports the same numbers.
+    """
+    names = sorted({str(label) for label in labels})
+    if folds < 2 or len(names) < folds:
+        raise ValueError(f"{folds}-fold cross-validation needs at least {max(folds, 2)} identities, got {len(names)}")
+    return [names[fold::folds] for fold in range(folds)]
+
+
+def cross_validate(
+    embeddings: np.ndarray, labels: Sequence[str], *, folds: int = CV_FOLDS, safety_margin: float = SAFETY_MARGIN
+) -> dict:
+    """Leave-identities-out estimate of the error rates at the thresholds `recommend_thresholds` fits.
+
+    Each fold fits the thresholds on the faces of the other identities only, then measures them
+    on the pairs the fit never saw: every same-person pair of a held-out identity and every
+    different-person pair with at least one held-out face (a new person against the people
+    already known, as in a gallery). In-sample rates flatter the thresholds, which were chosen
+    on those very pairs; these say how they do on people the calibration has not met.
+
+    The "eer" band is the training set's EER threshold measured on the held-out pairs; its
+    "eer" value is (FMR + FNMR) / 2 there. "mean" averages the folds' rates and thresholds;
+    "pooled" counts the errors of all folds (each at its own thresholds) over all their pairs,
+    which weighs a fold by its pairs and so compares with the in-sample rates (a fold of people
+    with many photos can hold most of the same-person pairs); "worst_fmr" is the highest fold
+    FMR per band.
+    """
+    vectors = _unit_rows(embeddings)
+    labels_array = np.asarray(labels)
+    if len(labels_array) != len(vectors):
+        raise ValueError("one label per embedding is needed")
+    similarity = vectors @ vectors.T
+    first, second = np.triu_indices(len(vectors), k=1)
+    same = labels_array[first] == labels_array[second]
+    scores = similarity[first, second]
+
+    results = []
+    # band -> [false matches, different-person pairs, false non-matches, same-person pairs]
+    counts: dict[str, list[int]] = {}
+    for held_out in identity_folds(labels, folds):
+        held = np.isin(labels_array, held_out)
+        fit = recommend_thresholds(
+            vectors[~held], labels_array[~held].tolist(), source="cross-validation", safety_margin=safety_margin
+        )
+        unseen = held[first] | held[second]
+        genuine, impostor = scores[unseen & same], scores[unseen & ~same]
+        rates = {}
+        for band, threshold in (
+            ("auto_assign", fit.thresholds.auto_assign),
+            ("suggest", fit.thresholds.suggest),
+            ("eer", fit.eer_threshold),
+        ):
+            fmr, fnmr = error_rates(genuine, impostor, threshold)
+            rates[band] = {"threshold": threshold, "fmr": fmr, "fnmr": fnmr}
+            found = (int(np.sum(impostor >= threshold)), len(impostor), int(np.sum(genuine < threshold)), len(genuine))
+            counts[band] = [total + new for total, new in zip(counts.get(band, [0, 0, 0, 0]), found, strict=True)]
+        results.append(
+            {
+                "held_out": list(held_out),
+                "genuine_pairs": len(genuine),
+                "impostor_pairs": len(impostor),
+                "max_impostor": float(impostor.max()) if len(impostor) else None,
+                "margin": fit.thresholds.margin,
+                "eer": (rates["eer"]["fmr"] + rates["eer"]["fnmr"]) / 2,
+                "rates": rates,
+            }
+        )
+    bands = results[0]["rates"].keys()
+    pooled = {
+        band: {"fmr": false_matches / max(impostors, 1), "fnmr": misses / max(genuines, 1)}
+        for band, (false_matches, impostors, misses, genuines) in counts.items()
+    }
+    return {
+        "folds": folds,
+        "split": "leave identities out: sorted names dealt out in turn, name i held out by fold i % folds",
+        "safety_margin": safety_margin,
+        "per_fold": results,
+        "mean": {
+            "eer": float(np.mean([fold["eer"] for fold in results])),
+            "rates": {
+                band: {
+                    key: float(np.mean([fold["rates"][band][key] for fold in results]))
+                    for key in ("threshold", "fmr", "fnmr")
+                }
+                for band in bands
+            },
+        },
+        "pooled": {"eer": (pooled["eer"]["fmr"] + pooled["eer"]["fnmr"]) / 2, "rates": pooled},
+        "worst_fmr": {band: max(fold["rates"][band]["fmr"] for fold in results) for band in bands},
+    }
+
+
+def safety_margin_sweep(
+    embeddings: np.ndarray,
+    labels: Sequence[str],
+    *,
+    margins: Sequence[float] = SAFETY_MARGIN_CANDIDATES,
+    folds: int = CV_FOLDS,
+) -> dict[float, dict]:
+    """Cross-validated auto_assign for each safety margin: mean threshold, FMR per fold, pooled FNMR."""
+    sweep = {}
+    for margin in margins:
+        result = cross_validate(embeddings, labels, folds=folds, safety_margin=margin)
+        sweep[margin] = {
+            "auto_assign": result["mean"]["rates"]["auto_assign"]["threshold"],
+            "fmr_per_fold": [fold["rates"]["auto_assign"]["fmr"] for fold in result["per_fold"]],
+            "fnmr": result["pooled"]["rates"]["auto_assign"]["fnmr"],
+        }
+    return sweep
+
+
+def smallest_safe_margin(sweep: dict[float, dict]) -> float | None:
+    """The smallest swept safety margin with a held-out FMR of 0 at auto_assign on every fold."""
+    safe = [margin for margin, result in sweep.items() if not any(result["fmr_per_fold"])]
+    return min(safe, default=None)
 
 
 def labelled_photos(folder: Path) -> list[tuple[str, Path]]:
@@ -260,6 +391,15 @@ def thresholds_for_pack(*, model_id: str, pack_name: str, recogniser_file: str) 
         THRESHOLDS_FILE,
     )
     return _thresholds(table["fallback"], calibrated=False)
+
+
+def store_calibrated(model_id: str, entry: dict) -> None:
+    """Put (or replace) the calibrated entry of one model id in THRESHOLDS_FILE; the rest stays."""
+    table = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))
+    table["calibrated"][model_id] = entry
+    THRESHOLDS_FILE.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    # The table is read once per process; this one should see what it just wrote.
+    _stored_table.cache_clear()
 
 
 @lru_cache(maxsize=1)
