@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from faces import calibration
 from faces.calibration import (
+    SAFETY_MARGIN,
     _stored_table,
     cross_validate,
     equal_error_rate,
@@ -241,9 +242,12 @@ def test_calibrate_faces_reproduces_the_stored_thresholds_of_the_shared_pack(fac
     for band in ("auto_assign", "suggest", "margin"):
         assert result["thresholds"][band] == pytest.approx(stored[band], abs=0.01)
 
-    # Fitted on 4 of 5 groups of people, auto_assign never matched a held-out person to anyone else.
+    # Fitted on 4 of 5 groups of people, auto_assign never matched a held-out person to anyone
+    # else; SAFETY_MARGIN rests on this (see its comment).
     cross_validated = result["cross_validated"]
     assert [fold["rates"]["auto_assign"]["fmr"] for fold in cross_validated["per_fold"]] == [0.0] * 5
+    sweep = {float(margin): rates for margin, rates in result["safety_margin_sweep"].items()}
+    assert smallest_safe_margin(sweep) == SAFETY_MARGIN
     assert stored["in_sample"]["rates"]["auto_assign"]["fnmr"] == pytest.approx(
         result["rates"]["auto_assign"]["fnmr"], abs=0.01
     )
