@@ -141,26 +141,49 @@ def quality_summary(counts: Mapping[str, int]) -> dict[str, float | int]:
     }
 
 
-def group_summary(groups: Mapping[int, Sequence[str | None]]) -> dict[str, float | int]:
-    """Purity of unnamed groups: group id -> the true identity of each face in it.
+def group_summary(groups: Mapping[int, Sequence[str | None]], ungrouped: Iterable[str] = ()) -> dict[str, float | int]:
+    """How well the unnamed groups gather each person's faces.
 
-    Faces with no known identity (bystanders, faces of group photos) are left out of the
-    purity, since nobody can say whether they belong; they are counted separately.
-    group_purity = sum of each group's majority-identity count / identified faces in groups,
-    1.0 when there are none.
+    groups: group id -> the true identity of each face in it; ungrouped: the identities of the
+    unnamed scored faces in no group (each its own group of one). Faces with no known identity
+    (bystanders, faces of group photos) are left out of the rates, since nobody can say whether
+    they belong; they are counted separately.
+    - group_purity = sum of each group's majority-identity count / identified faces in groups;
+    - group_pairwise_precision = pairs of faces in one group that are one person / all pairs of
+      faces in one group;
+    - group_pairwise_recall = pairs of one person in one group / all pairs of one person
+      (grouped or not);
+    - group_f_measure = their harmonic mean.
+    Each is 1.0 when there is nothing to get wrong (no grouped faces, no pairs).
     """
     majority = identified = unidentified = 0
+    grouped_pairs = together = 0
+    per_identity: Counter = Counter(ungrouped)
     for members in groups.values():
         known = Counter(m for m in members if m is not None)
         unidentified += sum(1 for m in members if m is None)
         identified += sum(known.values())
         majority += max(known.values(), default=0)
+        grouped_pairs += _pairs(sum(known.values()))
+        together += sum(_pairs(n) for n in known.values())
+        per_identity.update(known)
+    same_identity_pairs = sum(_pairs(n) for n in per_identity.values())
+    precision = together / grouped_pairs if grouped_pairs else 1.0
+    recall = together / same_identity_pairs if same_identity_pairs else 1.0
+    f_measure = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
         "groups": len(groups),
         "grouped_faces": identified + unidentified,
         "grouped_unidentified_faces": unidentified,
         "group_purity": ratio(majority, identified, empty=1.0),
+        "group_pairwise_precision": round(precision, 4),
+        "group_pairwise_recall": round(recall, 4),
+        "group_f_measure": round(f_measure, 4),
     }
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
 
 
 def box_area(box: Sequence[float]) -> float:
@@ -334,6 +357,12 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
         if face.group_id in groups:
             groups[face.group_id].append(truth.get(face.id))
     groups = {gid: members for gid, members in groups.items() if members}
+    # Recall also counts the unnamed scored faces no group took (each a group of one).
+    ungrouped = [
+        truth[f.id]
+        for f in faces.values()
+        if f.id in truth and f.state == Face.State.UNKNOWN and f.group_id not in groups
+    ]
 
     other_faces = [f for f in faces.values() if f.id not in truth and f.id not in references]
     model_ids = Counter(Face.objects.filter(owner=user).exclude(model_id="").values_list("model_id", flat=True))
@@ -356,7 +385,7 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
         "unlabelled_unknown": unlabelled[Face.State.UNKNOWN],
         "unlabelled_grouped": unlabelled["grouped"],
         "group_coverage": ratio(unlabelled["grouped"], unlabelled[Face.State.UNKNOWN], empty=1.0),
-        **group_summary(groups),
+        **group_summary(groups, ungrouped),
         "other_faces": len(other_faces),
         "other_faces_auto": sum(1 for f in other_faces if f.state == Face.State.AUTO),
         "seconds": round(seconds, 2),

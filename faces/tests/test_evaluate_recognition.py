@@ -45,6 +45,9 @@ JSON_KEYS = {
     "auto_recall",
     "suggest_or_auto_recall",
     "group_purity",
+    "group_pairwise_precision",
+    "group_pairwise_recall",
+    "group_f_measure",
     "seconds",
     "photos_per_second",
     "model_id",
@@ -120,7 +123,50 @@ def test_group_purity_without_groups():
         "grouped_faces": 0,
         "grouped_unidentified_faces": 0,
         "group_purity": 1.0,
+        "group_pairwise_precision": 1.0,
+        "group_pairwise_recall": 1.0,
+        "group_f_measure": 1.0,
     }
+
+
+def test_pairwise_precision_counts_pairs_of_one_group_that_are_one_person():
+    summary = evaluation.group_summary({1: ["Anna", "Anna", "Bert"], 2: ["Carl", "Carl"], 3: ["Dora"]})
+    # Pairs in one group: Anna-Anna, Anna-Bert twice, Carl-Carl; two of the four are one person.
+    assert summary["group_pairwise_precision"] == 0.5
+    # Both pairs of one person are in one group.
+    assert summary["group_pairwise_recall"] == 1.0
+    assert summary["group_f_measure"] == round(2 * 0.5 * 1.0 / 1.5, 4)
+
+
+def test_pairwise_recall_counts_the_ungrouped_faces_as_groups_of_one():
+    summary = evaluation.group_summary({1: ["Anna", "Anna"]}, ungrouped=["Anna", "Bert", "Bert"])
+    # Anna: 3 faces, 3 pairs, 1 of them together; Bert: 1 pair, apart.
+    assert summary["group_pairwise_precision"] == 1.0
+    assert summary["group_pairwise_recall"] == 0.25
+    assert summary["group_f_measure"] == 0.4
+    assert summary["grouped_faces"] == 2
+
+
+def test_one_person_split_over_two_groups_lowers_recall_only():
+    summary = evaluation.group_summary({1: ["Anna", "Anna"], 2: ["Anna", "Anna"]})
+    # 6 pairs of Anna, 2 of them in one group.
+    assert summary["group_purity"] == 1.0
+    assert summary["group_pairwise_precision"] == 1.0
+    assert summary["group_pairwise_recall"] == round(2 / 6, 4)
+
+
+def test_pairwise_rates_leave_out_faces_nobody_can_name():
+    summary = evaluation.group_summary({1: ["Anna", "Anna", None, None], 2: [None, "Bert"]})
+    assert summary["group_pairwise_precision"] == 1.0
+    assert summary["group_pairwise_recall"] == 1.0
+    assert summary["group_f_measure"] == 1.0
+
+
+def test_nothing_grouped_recalls_no_pair():
+    summary = evaluation.group_summary({}, ungrouped=["Anna", "Anna", "Bert"])
+    assert summary["group_pairwise_precision"] == 1.0
+    assert summary["group_pairwise_recall"] == 0.0
+    assert summary["group_f_measure"] == 0.0
 
 
 def test_unlabelled_identities_default_to_every_fifth_name():
