@@ -225,19 +225,25 @@ Progress = Callable[[str], None]
 def evaluate(
     *,
     folder: Path,
-    labels_per_person: int,
-    unlabelled_identities: int | None,
+    labels_per_person: int = 3,
+    unlabelled_identities: int | None = 0,
     runner: Runner,
     progress: Progress = lambda message: None,
+    simulate_user: bool = False,
 ) -> Report:
-    """Run the whole simulation with a throwaway user; always deletes the user afterwards."""
+    """Run the whole simulation with a throwaway user; always deletes the user afterwards.
+
+    simulate_user: instead of naming K faces per identity and scoring the rest, a user names
+    every scored face with the fewest actions it can find (`_simulate`); K and the held-out
+    identities do not apply.
+    """
     from accounts.models import User
     from accounts.services import user_delete
 
     if labels_per_person < 1:
         raise EvaluationError("--labels-per-person must be at least 1")
     dataset = dataset_scan(folder)
-    held_out = set(unlabelled_choice(list(dataset.identities), unlabelled_identities))
+    held_out = set() if simulate_user else set(unlabelled_choice(list(dataset.identities), unlabelled_identities))
     started = time.monotonic()
     # Loads the engine here first: a pack that cannot be loaded fails now, not as 180 failed photos.
     pack = runner.pack()
@@ -245,7 +251,10 @@ def evaluate(
     progress(f"Throwaway user {user.email} (id {user.pk})")
     try:
         with runner:
-            report = _evaluate(user, dataset, labels_per_person, held_out, runner, progress, started)
+            if simulate_user:
+                report = _simulate(user, dataset, runner, progress, started)
+            else:
+                report = _evaluate(user, dataset, labels_per_person, held_out, runner, progress, started)
     finally:
         # Also on errors and Ctrl-C: the account service removes rows now, files after commit.
         user_delete(user=user)
@@ -259,15 +268,15 @@ def evaluate(
     return report
 
 
-def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner, progress: Progress, started: float):
-    from faces import services
-    from faces.models import Face, FaceGroup
+def _upload(user, dataset: Dataset, runner: Runner, progress: Progress):
+    """Upload every photo as the upload view does, let the pipeline process it, and find the
+    largest face of each. Returns (samples, photo id -> sample, status counts, seconds)."""
+    from faces.models import Face
     from gallery.models import Photo
 
     samples = [Sample(path, name) for name, paths in dataset.identities.items() for path in paths]
     samples += [Sample(path, None) for path in dataset.extras]
 
-    # 1. Upload everything, as the upload view does, then let the pipeline process it.
     progress(f"Uploading {len(samples)} photos of {len(dataset.identities)} identities ({runner.label})")
     ingest_started = time.monotonic()
     photos_by_id: dict[int, Sample] = {}
@@ -295,6 +304,16 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
             biggest = largest(faces_by_photo.get(sample.photo_id, []))
             sample.face_id = biggest.id if biggest else None
     status = Counter(Photo.objects.filter(owner=user).values_list("status", flat=True))
+    return samples, photos_by_id, status, ingest_seconds
+
+
+def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner, progress: Progress, started: float):
+    from faces import services
+    from faces.models import Face, FaceGroup
+    from gallery.models import Photo
+
+    # 1. Upload everything, as the upload view does, then let the pipeline process it.
+    samples, photos_by_id, status, ingest_seconds = _upload(user, dataset, runner, progress)
 
     # 2. The user names the largest face of the first K photos of each labelled identity.
     # A new name for the first face (the "name this face" action), the person for the rest.
@@ -395,6 +414,219 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
         "mode": runner.label,
     }
     return Report(values, cases)
+
+
+def _simulate(user, dataset: Dataset, runner: Runner, progress: Progress, started: float) -> Report:
+    """--simulate-user: from an empty library (everything uploaded, nobody named), a user who
+    knows every scored face names them all with the actions the pages offer, one at a time,
+    as faces/simulation.py chooses them; the debounced jobs run between two actions. Counts
+    the actions it took and what the product proposed on the way."""
+    from faces import simulation
+    from faces.models import Face
+    from gallery.models import Photo
+
+    samples, photos_by_id, status, ingest_seconds = _upload(user, dataset, runner, progress)
+    # The pipeline scheduled a regrouping after the photos; this is the one after the last.
+    runner.regroup(user.pk, progress)
+
+    truth: dict[int, str] = {}
+    for sample in samples:
+        if sample.identity is not None and sample.face_id is not None:
+            if truth.setdefault(sample.face_id, sample.identity) != sample.identity:
+                progress(
+                    f"  {sample.path} is also in {truth[sample.face_id]}'s folder; scored as {truth[sample.face_id]}"
+                )
+    by_face = {s.face_id: s for s in reversed(samples) if s.face_id in truth}
+    missed = sum(1 for s in samples if s.identity is not None and s.face_id is None)
+
+    snapshot = _library_snapshot(user)
+    start = _start_groups(snapshot, truth)
+    progress(
+        f"Start: {len(truth)} scored faces, {start['start_groups']} groups, coverage {start['start_group_coverage']}, "
+        f"purity {start['start_group_purity']}, pairwise precision {start['start_group_pairwise_precision']} "
+        f"recall {start['start_group_pairwise_recall']}"
+    )
+    offered = [kind for kind, there in _offered().items() if there]
+    tracker = simulation.Tracker(truth)
+    spent: Counter = Counter()
+    futile: set[tuple] = set()
+    curve: list[int] = []
+    # Naming one face makes it right for good (jobs never touch a confirmed face), so this is
+    # only reached if the product undoes the user's work; then the run reports what is left.
+    limit = 2 * len(snapshot.faces) + 20
+    while True:
+        tracker.observe(snapshot)
+        action = simulation.next_action(snapshot, truth, exclude=futile)
+        if action is None:
+            break
+        if len(curve) >= limit:
+            progress(f"Stopped after {len(curve)} actions: faces keep coming back wrong")
+            break
+        change = _perform(user, action)
+        if not change.faces:
+            futile.add(action.key)
+        spent[action.kind] += action.cost
+        runner.wait_rebuilt(user.pk, progress)
+        runner.regroup(user.pk, progress)
+        snapshot = _library_snapshot(user)
+        curve.append(len(truth) - len(simulation.remaining(snapshot, truth)))
+        progress(f"  {len(curve)}. {_describe(action)}: {curve[-1]}/{len(truth)} right")
+
+    left = simulation.remaining(snapshot, truth)
+    faces = {f.id: f for f in snapshot.faces}
+    cases = [
+        _simulated_case(by_face[face_id], "effort_wrong_auto", name, "auto")
+        for face_id, name in sorted(tracker.wrong_auto.items())
+    ]
+    cases += [
+        _simulated_case(by_face[face_id], "effort_suggest_wrong", snapshot.persons.get(person_id), "suggested")
+        for (face_id, person_id), right in sorted(tracker.suggestions.items())
+        if not right
+    ]
+    cases += [
+        _simulated_case(by_face[i], "effort_wrong_left", snapshot.persons.get(faces[i].person_id), faces[i].state)
+        for i in left
+    ]
+    effort = sum(spent.values())
+    model_ids = Counter(Face.objects.filter(owner=user).exclude(model_id="").values_list("model_id", flat=True))
+    photos = len(photos_by_id)
+    values = {
+        "identities": len(dataset.identities),
+        "photos": photos,
+        "photos_failed": status.get(Photo.Status.FAILED, 0),
+        "photos_rejected": sum(1 for s in samples if s.rejected),
+        "faces_detected": len(snapshot.faces),
+        "scored_faces": len(truth),
+        "missed": missed,
+        **start,
+        "effort_actions": effort,
+        "effort_actions_per_face": ratio(effort, len(truth), empty=0.0),
+        "effort_actions_by_kind": {kind: spent[kind] for kind in simulation.KINDS},
+        "effort_calls": len(curve),
+        "effort_offered": offered,
+        "effort_people": len(snapshot.persons),
+        "effort_right_auto": sum(1 for i in truth if faces[i].state == Face.State.AUTO and i not in left),
+        "effort_wrong_auto": len(tracker.wrong_auto),
+        "effort_wrong_left": len(left),
+        "effort_curve": curve,
+        "suggestions": len(tracker.suggestions),
+        "suggestion_precision": tracker.suggestion_precision(),
+        "seconds": round(time.monotonic() - started, 2),
+        "ingest_seconds": round(ingest_seconds, 2),
+        "photos_per_second": round(photos / ingest_seconds, 2) if ingest_seconds > 0 else 0.0,
+        "model_id": model_ids.most_common(1)[0][0] if model_ids else "",
+        "mode": runner.label,
+    }
+    return Report(values, cases)
+
+
+def _offered() -> dict[str, bool]:
+    """The batch answers the product offers. Group questions ("Are these faces X?") need
+    FaceGroup.suggested_person and services.group_question_confirm; confirming all of a
+    person's suggestions needs services.person_confirm_suggestions. Where they are missing
+    the snapshot has no questions and the user does without."""
+    from faces import services
+    from faces.models import FaceGroup
+
+    fields = {f.name for f in FaceGroup._meta.get_fields()}
+    return {
+        "group_question_confirm": "suggested_person" in fields and hasattr(services, "group_question_confirm"),
+        "person_confirm_suggestions": hasattr(services, "person_confirm_suggestions"),
+    }
+
+
+def _library_snapshot(user):
+    """What the user's pages show now, for faces/simulation.py."""
+    from faces import simulation
+    from faces.models import Face, FaceGroup, FaceRejection, Person
+
+    offered = _offered()
+    groups = FaceGroup.objects.filter(owner=user, dismissed=False)
+    on_offer = set(groups.values_list("id", flat=True))
+    faces = tuple(
+        simulation.FaceView(face_id, photo_id, state, person_id, group_id if group_id in on_offer else None, size)
+        for face_id, photo_id, state, person_id, group_id, size in Face.objects.filter(owner=user)
+        .order_by("id")
+        .values_list("id", "photo_id", "state", "person_id", "group_id", "size_px")
+    )
+    questions = {}
+    if offered["group_question_confirm"]:
+        questions = dict(groups.filter(suggested_person__isnull=False).values_list("id", "suggested_person_id"))
+    return simulation.Snapshot(
+        faces=faces,
+        persons=dict(Person.objects.for_user(user).values_list("id", "name")),
+        questions=questions,
+        rejections=frozenset(FaceRejection.objects.filter(owner=user).values_list("face_id", "person_id")),
+        person_confirm=offered["person_confirm_suggestions"],
+    )
+
+
+def _start_groups(snapshot, truth: Mapping[int, str]) -> dict:
+    """The unnamed groups before the user's first action, with the share of the scored faces
+    they hold (start_group_coverage)."""
+    groups: dict[int, list[str | None]] = {}
+    ungrouped = []
+    for face in snapshot.faces:
+        if face.state != "unknown":
+            continue
+        if face.group_id is not None:
+            groups.setdefault(face.group_id, []).append(truth.get(face.id))
+        elif face.id in truth:
+            ungrouped.append(truth[face.id])
+    scored_unknown = sum(1 for f in snapshot.faces if f.id in truth and f.state == "unknown")
+    grouped = scored_unknown - len(ungrouped)
+    summary = group_summary(groups, ungrouped) | {"group_coverage": ratio(grouped, scored_unknown, empty=1.0)}
+    return {f"start_{key}": value for key, value in summary.items()}
+
+
+def _perform(user, action):
+    """Call the service behind the action, as the page would."""
+    from faces import services, simulation
+
+    person = {"person_id": action.person_id} if action.person_id is not None else {"name": action.name}
+    if action.kind == simulation.GROUP_QUESTION_CONFIRM:
+        return services.group_question_confirm(user=user, group_id=action.group_id)
+    if action.kind == simulation.PERSON_CONFIRM_SUGGESTIONS:
+        return services.person_confirm_suggestions(user=user, person_id=action.person_id)
+    if action.kind == simulation.GROUP_NAME:
+        return services.group_name(user=user, group_id=action.group_id, **person)
+    if action.kind == simulation.GROUP_NAME_PARTIAL:
+        return services.group_name_partial(
+            user=user, group_id=action.group_id, face_ids=list(action.face_ids), **person
+        )
+    (face_id,) = action.face_ids
+    if action.kind == simulation.FACE_CONFIRM:
+        return services.face_confirm(user=user, face_id=face_id)
+    if action.kind == simulation.FACE_ASSIGN:
+        return services.face_assign(user=user, face_id=face_id, **person)
+    if action.kind == simulation.FACE_UNASSIGN:
+        return services.face_unassign(user=user, face_id=face_id)
+    raise ValueError(f"Unknown action {action.kind!r}")
+
+
+def _describe(action) -> str:
+    target = []
+    if action.group_id is not None:
+        target.append(f"group {action.group_id}")
+    if action.face_ids and action.group_id is None:
+        target.append(f"face {action.face_ids[0]}")
+    if action.person_id is not None:
+        target.append(f"person {action.person_id}")
+    if action.name:
+        target.append(repr(action.name))
+    return f"{action.kind} {' '.join(target)} (cost {action.cost}, {action.gain} right, {action.wrong} wrong)"
+
+
+def _simulated_case(sample: Sample, kind: str, got: str | None, state: str) -> dict:
+    return {
+        "kind": kind,
+        "photo": f"{sample.path.parent.name}/{sample.path.name}",
+        "expected": sample.identity,
+        "got": got,
+        "state": state,
+        "similarity": None,
+        "margin": None,
+    }
 
 
 def _case(sample: Sample, face, kind: str, person_names: Mapping[int, str]) -> dict:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from faces import evaluation
+from faces import evaluation, simulation
 from faces.evaluation import (
     AUTO_CORRECT,
     AUTO_WRONG,
@@ -317,6 +317,69 @@ def test_run_through_the_real_worker(celery_worker_process, faces_dir, tmp_path)
     assert result["auto_wrong"] == 0
     assert result["auto_correct"] + result["suggest_correct"] >= 5
     _assert_gone(_throwaway_id(progress))
+
+
+EFFORT_KEYS = {
+    "scored_faces",
+    "start_groups",
+    "start_group_purity",
+    "start_group_pairwise_precision",
+    "start_group_pairwise_recall",
+    "start_group_f_measure",
+    "start_group_coverage",
+    "effort_actions",
+    "effort_actions_per_face",
+    "effort_actions_by_kind",
+    "effort_wrong_auto",
+    "effort_wrong_left",
+    "suggestion_precision",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_simulated_user_names_every_scored_face_from_an_empty_library(faces_dir, tmp_path):
+    folder = _subset(faces_dir, tmp_path / "set", SUBSET[:3], per_identity=4)
+
+    result, progress = _run(str(folder), "--simulate-user", "--inline", "--json")
+
+    assert EFFORT_KEYS <= result.keys()
+    assert result["effort_wrong_left"] == 0
+    assert result["scored_faces"] == 3 * 4
+    assert set(result["effort_actions_by_kind"]) == set(simulation.KINDS)
+    assert sum(result["effort_actions_by_kind"].values()) == result["effort_actions"]
+    assert result["effort_actions_per_face"] == round(result["effort_actions"] / 12, 4)
+    # The run ends with every scored face right, and the progress says how it got there.
+    assert result["effort_curve"][-1] == 12
+    assert len(result["effort_curve"]) == result["effort_calls"] == progress.count(" right\n")
+    # Nobody was named before the first action: the start is the groups of an empty library.
+    assert "Start: 12 scored faces" in progress
+    assert 0.0 <= result["start_group_pairwise_precision"] <= 1.0
+    # Clear LFW faces of three people: their groups save work over naming twelve faces.
+    assert result["effort_actions"] < 12
+    assert result["effort_actions_by_kind"]["group_name"] >= 1
+    _assert_gone(_throwaway_id(progress))
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_simulated_user_through_the_real_worker(celery_worker_process, faces_dir, tmp_path):
+    folder = _subset(faces_dir, tmp_path / "set", SUBSET[:2], per_identity=3, group=False)
+
+    result, progress = _run(str(folder), "--simulate-user", "--json", "--timeout", "120")
+
+    assert result["mode"] == "worker"
+    assert result["effort_wrong_left"] == 0
+    assert result["effort_curve"][-1] == result["scored_faces"] == 6
+    _assert_gone(_throwaway_id(progress))
+
+
+@pytest.mark.django_db
+def test_simulated_user_names_everyone_so_nobody_can_be_held_out(tmp_path, faces_dir):
+    folder = _subset(faces_dir, tmp_path / "set", SUBSET[:2], per_identity=1, group=False)
+    with pytest.raises(CommandError, match="--unlabelled-identities does not apply to --simulate-user"):
+        call_command("evaluate_recognition", str(folder), "--simulate-user", "--unlabelled-identities", "1", "--inline")
 
 
 # Bad input -----------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""manage.py evaluate_recognition <folder> [--labels-per-person K] [--json] [--inline]
+"""manage.py evaluate_recognition <folder> [--labels-per-person K | --simulate-user] [--json] [--inline]
 
 Measures recognition as a user lives it: a throwaway user uploads the labelled folder through
 the upload services, names the largest face of the first K photos of each identity, and the
-largest face of every other photo is scored after the re-match. See faces/evaluation.py and
-docs/EVALUATION.md.
+largest face of every other photo is scored after the re-match. With --simulate-user the user
+instead names every scored face, from an empty library, with the fewest actions it finds, and
+the actions are counted. See faces/evaluation.py, faces/simulation.py and docs/EVALUATION.md.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class Command(BaseCommand):
             metavar="N",
             help="identities uploaded but never named, spread over the sorted names (default 0)",
         )
+        parser.add_argument(
+            "--simulate-user",
+            action="store_true",
+            help="name every scored face from an empty library and count the actions (K does not apply)",
+        )
         parser.add_argument("--json", dest="as_json", action="store_true", help="end with one JSON object")
         parser.add_argument(
             "--inline", action="store_true", help="run the tasks in this process instead of on a running worker"
@@ -48,6 +54,7 @@ class Command(BaseCommand):
         folder: Path,
         labels_per_person: int,
         unlabelled_identities: int | None,
+        simulate_user: bool,
         as_json: bool,
         inline: bool,
         timeout: float,
@@ -55,6 +62,9 @@ class Command(BaseCommand):
     ) -> None:
         if labels_per_person < 1:
             raise CommandError("--labels-per-person must be at least 1")
+        if simulate_user and unlabelled_identities:
+            # The simulated user names every identity; nobody is held out.
+            raise CommandError("--unlabelled-identities does not apply to --simulate-user")
         # Check the input before anything is created.
         try:
             dataset = evaluation.dataset_scan(folder)
@@ -83,6 +93,7 @@ class Command(BaseCommand):
                 unlabelled_identities=unlabelled_identities,
                 runner=runner,
                 progress=out.write,
+                simulate_user=simulate_user,
             )
         except (evaluation.EvaluationError, FaceEngineError) as exc:
             raise CommandError(str(exc)) from exc
@@ -93,12 +104,19 @@ class Command(BaseCommand):
         self._write_cases(report, out)
         if as_json:
             self.stdout.write(json.dumps(report.values | {"cases": report.cases}))
+        elif simulate_user:
+            self._write_effort(report.values)
         else:
             self._write_summary(report.values)
 
     def _write_cases(self, report: evaluation.Report, out) -> None:
         """Every scored face that was not named right automatically, worst kinds first."""
-        order = {kind: n for n, kind in enumerate(["auto_wrong", "unlabelled_auto", "suggest_wrong", "missed"])}
+        order = {
+            kind: n
+            for n, kind in enumerate(
+                ["effort_wrong_left", "auto_wrong", "effort_wrong_auto", "unlabelled_auto", "suggest_wrong", "missed"]
+            )
+        }
         for case in sorted(report.cases, key=lambda c: (order.get(c["kind"], 9), c["photo"])):
             got = f" -> {case['got']}" if case["got"] else ""
             score = f" (similarity {case['similarity']}, margin {case['margin']})" if case["similarity"] else ""
@@ -129,3 +147,28 @@ class Command(BaseCommand):
             f"{v['unlabelled_grouped']} grouped (coverage {v['group_coverage']}); {v['groups']} groups, "
             f"purity {v['group_purity']}"
         )
+
+    def _write_effort(self, v: dict) -> None:
+        write = self.stdout.write
+        write(
+            f"{v['photos']} photos ({v['photos_failed']} failed), {v['faces_detected']} faces, "
+            f"{v['identities']} identities, {v['scored_faces']} scored faces ({v['missed']} photos without one); "
+            f"{v['seconds']} s ({v['mode']}), model {v['model_id']}"
+        )
+        write(
+            f"At the start: {v['start_groups']} groups holding {v['start_group_coverage']} of the scored faces, "
+            f"purity {v['start_group_purity']}, pairwise precision {v['start_group_pairwise_precision']} / "
+            f"recall {v['start_group_pairwise_recall']} / F {v['start_group_f_measure']}"
+        )
+        kinds = ", ".join(f"{kind} {n}" for kind, n in v["effort_actions_by_kind"].items() if n)
+        write(f"Actions: {kinds}; {v['effort_people']} people named")
+        write(
+            f"{v['suggestions']} suggestions, precision {v['suggestion_precision']}; "
+            f"{v['effort_wrong_auto']} faces named wrongly by the product on the way, "
+            f"{v['effort_right_auto']} right by the product at the end"
+        )
+        summary = (
+            f"effort_actions {v['effort_actions']}  effort_actions_per_face {v['effort_actions_per_face']}  "
+            f"effort_wrong_left {v['effort_wrong_left']}"
+        )
+        write(self.style.SUCCESS(summary) if not v["effort_wrong_left"] else self.style.ERROR(summary))
