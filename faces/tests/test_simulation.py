@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from faces import simulation
 from faces.simulation import (
     AUTO,
@@ -33,6 +36,13 @@ def face(face_id: int, state: str = UNKNOWN, person: int | None = None, group: i
 
 def snap(*faces: FaceView, persons=None, **kw) -> Snapshot:
     return Snapshot(tuple(faces), PERSONS if persons is None else persons, **kw)
+
+
+def test_the_simulation_is_pure():
+    tree = ast.parse(Path(simulation.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "collections.abc", "dataclasses", "fractions"}
 
 
 # Choosing ------------------------------------------------------------------------------------
