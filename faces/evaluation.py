@@ -12,6 +12,10 @@ are uploaded but not scored. Some identities are held out as "unlabelled": uploa
 named, to measure how the faces of people the user has not named yet are treated (wrongly
 named, suggested, grouped).
 
+With simulate_user (--simulate-user) nobody is named at first: a simulated user who knows the
+truth names every scored face through the same services, choosing each action with
+faces/simulation.py, and the report counts its actions (`_simulate`).
+
 The top half of this module is pure (scoring, choosing, summarising) and has no Django
 imports; `evaluate` below drives the services.
 """
