@@ -3,7 +3,7 @@
 For each photo of ../shared/faces/<Identity>/ the largest face is detected and embedded by
 the engine and stored as a Face of one user (a throw-away SQLite database). The first K
 photos of every identity are named with `face_assign` (as a user would), then the index is
-rebuilt and every other face re-matched (`recognition.index_rebuild`, what the debounced task
+rebuilt and every other face re-matched (`recognition.people_refresh`, what the debounced task
 runs). Prints one JSON line per K:
 
     auto_precision          correct auto faces / auto faces
@@ -126,7 +126,7 @@ def _run(k, detected, engine, model) -> dict:
         else:
             truth[face.id] = identity
     started = time.monotonic()
-    recognition.index_rebuild(user.id, model)
+    recognition.people_refresh(user.id, model)
     rematch_s = time.monotonic() - started
     names = {pid: name for name, pid in labelled.items()}
     auto = auto_ok = either_ok = 0

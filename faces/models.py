@@ -52,10 +52,22 @@ class Person(models.Model):
 
 
 class FaceGroup(models.Model):
-    """An unnamed group of similar unknown faces, offered to be named in one action."""
+    """An unnamed group of similar unknown faces, offered to be named in one action.
+
+    When the group as a whole looks like one of the owner's people, the regrouping sets
+    `suggested_person`: the group is asked about once ("Are these 6 faces Anna?") instead of
+    its faces being asked about one by one. `vector_sum`/`vector_count` (the sum of its faces'
+    embeddings, float32 bytes, of `model_id`) let a new face join the group without loading
+    the group's faces (faces/recognition.py).
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_groups")
     dismissed = models.BooleanField(default=False)
+    suggested_person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    suggested_score = models.FloatField(null=True, blank=True)
+    vector_sum = models.BinaryField(null=True, blank=True)
+    vector_count = models.PositiveIntegerField(default=0)
+    model_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OwnedQuerySet.as_manager()

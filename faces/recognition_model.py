@@ -20,6 +20,16 @@ NEIGHBOURS = 32
 TOP_PER_PERSON = 1
 
 
+# Where the grouping lines sit inside the pack's band [suggest, auto_assign], as fractions of
+# it, so they follow each pack's calibration. Cross-validated on ../shared/faces and on
+# synthetic strangers (docs/PEOPLE.md "Groups"): lower grouping merges strangers, higher
+# splits one person's faces over several groups; a group question needs the group's median
+# face a little above the grouping line, so a group is asked about only when most of it
+# looks like the person.
+GROUP_FRACTION = 0.6
+GROUP_QUESTION_FRACTION = 0.65
+
+
 @dataclass(frozen=True)
 class MatchPolicy:
     auto_assign: float
@@ -27,6 +37,19 @@ class MatchPolicy:
     margin: float
     neighbours: int = NEIGHBOURS
     top_per_person: int = TOP_PER_PERSON
+
+    def _in_band(self, fraction: float) -> float:
+        return self.suggest + fraction * (self.auto_assign - self.suggest)
+
+    @property
+    def group(self) -> float:
+        """Mean similarity at which unnamed faces (and groups) are joined."""
+        return self._in_band(GROUP_FRACTION)
+
+    @property
+    def group_question(self) -> float:
+        """Median score of a group's faces for a person at which the group is asked about them."""
+        return self._in_band(GROUP_QUESTION_FRACTION)
 
 
 @dataclass(frozen=True)

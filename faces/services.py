@@ -157,6 +157,8 @@ def _clean_name(name: str) -> str:
 
 
 PERSON_GONE = "That person was deleted or merged in the meantime. Pick someone else or type a name."
+GROUP_GONE = "These faces were named or regrouped in the meantime; the page shows them as they are now."
+QUESTION_GONE = "This group is no longer asked about anyone; the page shows it as it is now."
 
 
 def _person_or_new(user, *, person_id: int | None, name: str | None, change: LabelsChange) -> Person:
@@ -428,6 +430,22 @@ def person_unhide(*, user, person_id: int) -> Person:
 
 
 @atomic_with_retry
+def person_confirm_suggestions(*, user, person_id: int) -> LabelsChange:
+    """ "Yes, all of them are Anna": every face suggested for the person is confirmed."""
+    change = LabelsChange()
+    person = _person_or_new(user, person_id=person_id, name=None, change=change)
+    faces = list(
+        Face.objects.for_user(user).select_for_update().filter(person=person, state=Face.State.SUGGESTED).order_by("id")
+    )
+    if not faces:
+        raise ValidationError(f"There are no suggestions for {person.name} any more.")
+    _set_faces(faces, user=user, state=Face.State.CONFIRMED, person=person, change=change)
+    _refresh_cover(person)
+    _labels_changed(user.pk)
+    return change
+
+
+@atomic_with_retry
 def person_merge(*, user, person_id: int, into_person_id: int) -> LabelsChange:
     """Merge `person_id` into `into_person_id`: its faces and "not this person" rows move over.
 
@@ -591,7 +609,38 @@ def group_name(*, user, group_id: int, person_id: int | None = None, name: str |
     """Name a whole unnamed group at once: its faces become confirmed for the person."""
     group = _group(user, group_id)
     face_ids = list(group.faces.filter(state=Face.State.UNKNOWN).values_list("id", flat=True))
+    if not face_ids:
+        # The page was drawn before its faces were named or regrouped: naming nothing would
+        # create an empty person ("Named 0 faces").
+        raise ValidationError(GROUP_GONE)
     return group_name_partial(user=user, group_id=group.id, face_ids=face_ids, person_id=person_id, name=name)
+
+
+@atomic_with_retry
+def group_question_confirm(*, user, group_id: int) -> LabelsChange:
+    """Yes to "Are these faces Anna?": the group is named for its suggested person (a face
+    rejected for that person before is left out, as group_name_partial does)."""
+    group = _group(user, group_id)
+    if group.suggested_person_id is None:
+        raise ValidationError(QUESTION_GONE)
+    return group_name(user=user, group_id=group.id, person_id=group.suggested_person_id)
+
+
+@atomic_with_retry
+def group_question_reject(*, user, group_id: int) -> LabelsChange:
+    """No to "Are these faces Anna?": every face of the group is "not Anna" (remembered, so the
+    question never comes back); the faces stay a group, to be named as someone else."""
+    group = _group(user, group_id)
+    if group.suggested_person_id is None:
+        raise ValidationError(QUESTION_GONE)
+    person_id = group.suggested_person_id
+    change = LabelsChange()
+    for face in _faces(user, group.faces.filter(state=Face.State.UNKNOWN).values_list("id", flat=True)):
+        _reject(face, person_id, change=change)
+    group.suggested_person_id, group.suggested_score = None, None
+    group.save(update_fields=["suggested_person", "suggested_score"])
+    _labels_changed(user.pk)
+    return change
 
 
 @atomic_with_retry
@@ -699,9 +748,12 @@ __all__ = [
     "group_faces_remove",
     "group_name",
     "group_name_partial",
+    "group_question_confirm",
+    "group_question_reject",
     "index_invalidate",
     "labels_undo",
     "user_faces_delete",
+    "person_confirm_suggestions",
     "person_create",
     "person_delete",
     "person_hide",

@@ -1,5 +1,11 @@
 """Celery tasks of the people work: thin wrappers named after what they call.
 
+Both tasks run `recognition.people_refresh` (re-match the library, regroup the unnamed faces,
+ask about groups); they differ in what schedules them and how long they wait: `index_rebuild`
+2 s after a label change (the user waits to see it), `faces_regroup` after new photos, longer
+and growing with the library (REGROUP_LOAD_FACTOR), so an import keeps its pace while each
+photo's own faces already join groups as they arrive (recognition.recognise_photo).
+
 Tasks take a user id only and read everything else from the database. Both are debounced:
 `schedule_*` sets a flag in the shared cache with cache.add (atomic: only the first caller
 of a burst wins) and enqueues one delayed task; the task clears the flag when it starts, so a
@@ -9,6 +15,7 @@ change that lands while it runs schedules exactly one more run and nothing is lo
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -46,8 +53,16 @@ def schedule_index_rebuild(owner_id: int) -> bool:
     return _schedule("index-rebuild", index_rebuild, owner_id, settings.SMARTGALLERY_INDEX_REBUILD_DELAY)
 
 
+# After photos, wait at least this many times as long as the last refresh of the user took:
+# a refresh of a big library (seconds) then costs an import at most ~10 % of the worker.
+REGROUP_LOAD_FACTOR = 10
+LAST_DURATION_TTL_SECONDS = 24 * 3600
+
+
 def schedule_faces_regroup(owner_id: int) -> bool:
-    return _schedule("regroup", faces_regroup, owner_id, settings.SMARTGALLERY_FACES_REGROUP_DELAY)
+    last = cache.get(_flag("refresh-seconds", owner_id)) or 0.0
+    delay = max(settings.SMARTGALLERY_FACES_REGROUP_DELAY, REGROUP_LOAD_FACTOR * float(last))
+    return _schedule("regroup", faces_regroup, owner_id, delay)
 
 
 def schedule_regroup_after_photo(photo_id: int) -> None:
@@ -56,9 +71,7 @@ def schedule_regroup_after_photo(photo_id: int) -> None:
     Never fails the photo: with the broker gone, the next photo or correction schedules it."""
     from faces.models import Face
 
-    owner_id = (
-        Face.objects.filter(photo_id=photo_id, state=Face.State.UNKNOWN).values_list("owner_id", flat=True).first()
-    )
+    owner_id = Face.objects.filter(photo_id=photo_id, recognisable=True).values_list("owner_id", flat=True).first()
     if owner_id is None:
         return
     try:
@@ -67,10 +80,18 @@ def schedule_regroup_after_photo(photo_id: int) -> None:
         logger.warning("Could not schedule the regrouping of user %s", owner_id, exc_info=True)
 
 
+def _people_refresh(user_id: int) -> dict:
+    from faces import recognition
+
+    started = time.monotonic()
+    counts = recognition.people_refresh(user_id)
+    cache.set(_flag("refresh-seconds", user_id), time.monotonic() - started, timeout=LAST_DURATION_TTL_SECONDS)
+    return dict(counts)
+
+
 @shared_task(name="faces.tasks.index_rebuild")
 def index_rebuild(user_id: int) -> dict:
-    """Rebuild the user's index from the database if needed, then re-match their faces."""
-    from faces import recognition
+    """After label changes: rebuild the user's index if needed, re-match, regroup."""
     from faces.models import RecognitionIndex
 
     cache.delete(_flag("index-rebuild", user_id))
@@ -78,17 +99,16 @@ def index_rebuild(user_id: int) -> dict:
     if not RecognitionIndex.objects.filter(owner_id=user_id).exists():
         # The account is gone (or never labelled anything): nothing to rebuild.
         return {}
-    counts = recognition.index_rebuild(user_id)
-    return dict(counts)
+    return _people_refresh(user_id)
 
 
 @shared_task(name="faces.tasks.faces_regroup")
 def faces_regroup(user_id: int) -> dict:
+    """After new photos: the same refresh, so their faces are regrouped and asked about."""
     from accounts.models import User
-    from faces import clustering
 
     cache.delete(_flag("regroup", user_id))
     close_old_connections()
     if not User.objects.filter(pk=user_id).exists():
         return {}
-    return clustering.faces_regroup(user_id)
+    return _people_refresh(user_id)

@@ -259,4 +259,4 @@ def index_rebuild(*, owner_id: int, model) -> None:
 
     index_cache.forget_loaded_indexes()
     index_cache.build_index(owner_id, model)
-    recognition.rematch_user(owner_id, model)
+    recognition.people_refresh(owner_id, model)

@@ -62,7 +62,7 @@ def _held(work):
 def test_two_corrections_of_one_person_at_once_both_land(alice, library, model, race):
     ariel_faces, tony_faces = library.faces["Ariel_Sharon"], library.faces["Tony_Blair"]
     ariel = _name(alice, ariel_faces[:2], "Ariel")
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     before = _record(alice).labels_version
     moved = ariel_faces[2]
 
@@ -78,7 +78,7 @@ def test_two_corrections_of_one_person_at_once_both_land(alice, library, model, 
             started = time.monotonic()
             correction()
             waited = time.monotonic() - started
-            recognition.index_rebuild(alice.id, model)
+            recognition.people_refresh(alice.id, model)
             return waited
 
         return run
@@ -143,12 +143,12 @@ def test_an_older_rematch_finishing_last_keeps_the_newer_decisions(alice, librar
     ariel_faces = library.faces["Ariel_Sharon"]
     gate = Gate("older")
     gate.install(monkeypatch, recognition, "_match_photos")
-    older = Runner("older", lambda: recognition.index_rebuild(alice.id, model))
+    older = Runner("older", lambda: recognition.people_refresh(alice.id, model))
     older.start()
     gate.wait_parked()
 
     ariel = _name(alice, ariel_faces[:3], "Ariel")
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     newer = [(f.state, f.person_id) for f in Face.objects.filter(pk__in=[f.id for f in ariel_faces[3:]])]
     assert newer and all(person_id == ariel for _, person_id in newer)
     gate.release()
@@ -193,7 +193,7 @@ def test_a_merge_while_recognition_names_a_new_face_ends_in_the_target(alice, li
         assert isinstance(pipeline.error, TRANSIENT_ERRORS), repr(pipeline.error)
         recognition.recognise_photo(photo=new_face.photo)
     # The merge scheduled the debounced rebuild; run it as the worker would.
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     source = Person.objects.get(pk=x)
     assert source.deleted_at is not None and source.merged_into_id == y
     assert not Face.objects.filter(person_id=x).exists()
@@ -221,7 +221,7 @@ def test_built_version_only_goes_up_under_concurrent_corrections_and_rebuilds(al
         def run():
             for face in faces:
                 services.face_assign(user=alice, face_id=face.id, person_id=person_id)
-                recognition.index_rebuild(alice.id, model)
+                recognition.people_refresh(alice.id, model)
 
         return run
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from faces import index as face_index
 from faces import index_cache, recognition, services
 from faces.models import Face, FaceRejection, RecognitionIndex
-from faces.recognition import Candidate, decide_photo
+from faces.matching import Candidate, decide_photo
 from faces.recognition_model import MatchPolicy
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import FaceFactory, PhotoFactory, detection_fields
@@ -26,7 +26,7 @@ def library(alice, detections, model):
 def test_naming_three_faces_names_the_rest_of_that_person(alice, library, model):
     persons = {identity: name_person(library, alice, identity, 3) for identity in PEOPLE}
 
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
 
     for identity in PEOPLE:
         rest = library.states(identity)[3:]
@@ -38,7 +38,7 @@ def test_naming_three_faces_names_the_rest_of_that_person(alice, library, model)
 def test_unnamed_people_stay_unknown(alice, library, model):
     name_person(library, alice, "Ariel_Sharon", 3)
 
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
 
     for identity in ("Colin_Powell", "George_W_Bush", "Tony_Blair"):
         assert {state for state, _ in library.states(identity)} <= {Face.State.UNKNOWN, Face.State.SUGGESTED}
@@ -48,27 +48,27 @@ def test_unnamed_people_stay_unknown(alice, library, model):
 def test_a_correction_flips_the_other_faces_within_one_rebuild(alice, library, model):
     # Name Tony Blair's faces as "Colin" by mistake, then correct them.
     wrong = name_person(library, alice, "Tony_Blair", 3)
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     assert {person for _, person in library.states("Tony_Blair")[3:]} == {wrong}
 
     tony = services.face_assign(user=alice, face_id=library.faces["Tony_Blair"][0].id, name="Tony").person_created
     for face in library.faces["Tony_Blair"][1:3]:
         services.face_assign(user=alice, face_id=face.id, person_id=tony)
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
 
     assert {person for _, person in library.states("Tony_Blair")[3:]} == {tony}
 
 
 def test_a_rejected_pair_never_comes_back_after_reindex(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon", 3)
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     target = library.faces["Ariel_Sharon"][4]
     target.refresh_from_db()
     assert target.person_id == ariel
 
     services.face_not_this_person(user=alice, face_id=target.id)
     for _ in range(2):
-        recognition.index_rebuild(alice.id, model)
+        recognition.people_refresh(alice.id, model)
         RecognitionIndex.objects.filter(owner=alice).update(labels_version=999)
 
     target.refresh_from_db()
@@ -84,8 +84,8 @@ def test_confirmed_and_not_a_face_faces_survive_every_job(alice, library, model)
     not_face = library.faces["Colin_Powell"][1]
     services.face_mark_not_a_face(user=alice, face_id=not_face.id)
 
-    recognition.index_rebuild(alice.id, model)
-    recognition.rematch_user(alice.id, model)
+    recognition.people_refresh(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     recognition.recognise_photo(photo=odd.photo)
 
     odd.refresh_from_db()
@@ -148,8 +148,8 @@ def test_the_same_real_person_in_two_accounts_stays_separate(alice, bob, detecti
     bobs = Library(bob, detections, model.model_id, ["Ariel_Sharon"], per_identity=6)
     name_person(alices, alice, "Ariel_Sharon", 3)
 
-    recognition.index_rebuild(alice.id, model)
-    recognition.index_rebuild(bob.id, model)
+    recognition.people_refresh(alice.id, model)
+    recognition.people_refresh(bob.id, model)
     for face in bobs.faces["Ariel_Sharon"]:
         recognition.recognise_photo(photo=face.photo)
 
@@ -183,7 +183,7 @@ def test_faces_of_another_model_are_left_alone(alice, library, model):
     old = library.faces["Ariel_Sharon"][4]
     Face.objects.filter(pk=old.pk).update(model_id="another:model")
 
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
 
     old.refresh_from_db()
     assert old.state == Face.State.UNKNOWN

@@ -205,7 +205,7 @@ def test_assign_needs_a_name_or_a_person(alice, library):
 
 def test_not_this_person_then_undo(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon")
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     face = library.faces["Ariel_Sharon"][3]
     face.refresh_from_db()
     before = (face.state, face.person_id)
@@ -311,7 +311,7 @@ def test_merge_into_itself_is_refused(alice):
 
 def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon")
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     released = list(Face.objects.filter(person_id=ariel).values_list("id", flat=True))
 
     change = services.person_delete(user=alice, person_id=ariel)
@@ -323,7 +323,7 @@ def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice
     # The same human named again from two of the released faces: the rest is only suggested.
     again = services.face_assign(user=alice, face_id=released[0], name="Ariel again").person_created
     services.face_assign(user=alice, face_id=released[1], person_id=again)
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     rest = Face.objects.filter(pk__in=released[2:])
     assert not rest.filter(state=Face.State.AUTO).exists()
     assert rest.filter(state=Face.State.SUGGESTED, person_id=again).exists()
@@ -331,7 +331,7 @@ def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice
 
 def test_delete_person_undo_restores_everything(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon")
-    recognition.index_rebuild(alice.id, model)
+    recognition.people_refresh(alice.id, model)
     before = sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id"))
 
     change = services.person_delete(user=alice, person_id=ariel)

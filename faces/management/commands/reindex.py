@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"[{number}/{len(users)}] {user.email}: queued")
                 totals["users"] += 1
                 continue
-            counts = recognition.index_rebuild(user.pk, model)
+            counts = recognition.people_refresh(user.pk, model)
             size = index_cache.get_index(user.pk, model).ntotal
             totals["users"] += 1
             totals["reference_faces"] += size
