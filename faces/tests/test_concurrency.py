@@ -142,7 +142,7 @@ def test_an_older_rematch_finishing_last_keeps_the_newer_decisions(alice, librar
     its older decisions (nobody is Ariel) over the newer ones."""
     ariel_faces = library.faces["Ariel_Sharon"]
     gate = Gate("older")
-    gate.install(monkeypatch, recognition, "_match_photos")
+    gate.install(monkeypatch, recognition, "_read_library", after=True)
     older = Runner("older", lambda: recognition.people_refresh(alice.id, model))
     older.start()
     gate.wait_parked()

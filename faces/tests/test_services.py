@@ -332,14 +332,15 @@ def test_delete_person_faces_become_unknown_and_are_never_auto_named_again(alice
 def test_delete_person_undo_restores_everything(alice, library, model):
     ariel = name_person(library, alice, "Ariel_Sharon")
     recognition.people_refresh(alice.id, model)
-    before = sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id"))
+    before = sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id", "group_id"))
+    groups_before = sorted(FaceGroup.objects.filter(owner=alice).values_list("id", flat=True))
 
     change = services.person_delete(user=alice, person_id=ariel)
     services.labels_undo(user=alice, change=change.as_dict())
 
-    assert sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id")) == before
+    assert sorted(Face.objects.filter(owner=alice).values_list("id", "state", "person_id", "group_id")) == before
     assert not FaceRejection.objects.filter(person_id=ariel).exists()
-    assert not FaceGroup.objects.filter(owner=alice).exists()
+    assert sorted(FaceGroup.objects.filter(owner=alice).values_list("id", flat=True)) == groups_before
     assert Person.objects.for_user(alice).get(pk=ariel).cover_face_id is not None
 
 
