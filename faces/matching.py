@@ -84,7 +84,7 @@ def decide_photo(
     for _, face_id, rank, candidate in pairs:
         if face_id in chosen or candidate.person_id in taken:
             continue
-        if candidate.score < policy.suggest:
+        if candidate.score < policy.single_question:
             break
         chosen[face_id] = (rank, candidate)
         taken.add(candidate.person_id)

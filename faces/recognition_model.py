@@ -26,8 +26,9 @@ TOP_PER_PERSON = 1
 # splits one person's faces over several groups; a group question needs the group's median
 # face a little above the grouping line, so a group is asked about only when most of it
 # looks like the person.
-GROUP_FRACTION = 0.6
-GROUP_QUESTION_FRACTION = 0.65
+GROUP_FRACTION = 0.4
+GROUP_QUESTION_FRACTION = 0.45
+SINGLE_QUESTION_FRACTION = 0.35
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class MatchPolicy:
     def group(self) -> float:
         """Mean similarity at which unnamed faces (and groups) are joined."""
         return self._in_band(GROUP_FRACTION)
+
+    @property
+    def single_question(self) -> float:
+        """Score at which a face in no group is asked about on its own ("Is this Anna?")."""
+        return self._in_band(SINGLE_QUESTION_FRACTION)
 
     @property
     def group_question(self) -> float:

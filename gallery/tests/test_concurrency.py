@@ -49,6 +49,7 @@ def test_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_q
     model = recognition_model.current_model()
     index_cache.get_index(alice.id, model)
     Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.QUEUED)  # reprocess (a new model, say)
+    services.photo_trash(photo=photo)  # then "Delete for good" on the trash page races the task
 
     gate = Gate("pipeline")
     if moment == "during-detection":
@@ -60,7 +61,7 @@ def test_deleting_a_photo_while_its_task_runs_leaves_nothing_and_the_task_ends_q
     with caplog.at_level(logging.WARNING):
         pipeline.start()
         gate.wait_parked()
-        response = alice_client.post(reverse("gallery:delete", args=[photo.pk]))
+        response = alice_client.post(reverse("gallery:purge", args=[photo.pk]))
         assert response.status_code == 302
         gate.release()
         result = pipeline.join_checked()
@@ -178,9 +179,10 @@ def test_a_photo_deleted_while_one_of_its_faces_becomes_a_cover_is_no_error(alic
 
     photo = PhotoFactory(owner=alice, stored=True)
     face = FaceFactory(owner=alice, photo=photo)
+    services.photo_trash(photo=photo)  # "Delete for good" from the trash is what deletes rows
     parked, go = _park_photo_delete(monkeypatch, Face)
     deleter, namer = _signed_in(alice), _signed_in(alice)
-    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:delete", args=[photo.pk])))
+    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:purge", args=[photo.pk])))
     naming = Runner(
         "naming",
         lambda: namer.post(reverse("faces:face_assign", args=[face.pk]), {"name": "Cover"}, HTTP_HX_REQUEST="true"),
@@ -206,9 +208,10 @@ def test_a_cover_chosen_while_its_photo_is_deleted_is_a_404_not_an_error(alice, 
     anna = PersonFactory(owner=alice, name="Anna")
     photo = PhotoFactory(owner=alice, stored=True)
     face = FaceFactory(owner=alice, photo=photo, person=anna)
+    services.photo_trash(photo=photo)  # "Delete for good" from the trash is what deletes rows
     parked, go = _park_photo_delete(monkeypatch, Photo)  # the faces are deleted, not committed
     deleter, chooser = _signed_in(alice), _signed_in(alice)
-    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:delete", args=[photo.pk])))
+    deleting = Runner("deleting", lambda: deleter.post(reverse("gallery:purge", args=[photo.pk])))
     choosing = Runner(
         "choosing",
         lambda: chooser.post(reverse("faces:person_cover", args=[anna.pk]), {"face": face.pk}, HTTP_HX_REQUEST="true"),

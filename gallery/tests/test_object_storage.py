@@ -214,6 +214,11 @@ def test_deleting_a_photo_removes_its_objects_and_nothing_else(s3, worker, alice
 
     response = alice_client.post(reverse("gallery:delete", args=[mine.pk]))
     assert response.status_code in (200, 302)
+    assert s3.keys() == mine_names | others  # in the trash: restorable, its objects kept
+
+    assert bob_client.post(reverse("gallery:purge", args=[mine.pk])).status_code == 404
+    response = alice_client.post(reverse("gallery:purge", args=[mine.pk]))
+    assert response.status_code in (200, 302)
     assert not Photo.objects.filter(pk=mine.pk).exists()
     assert s3.keys() == others
 
