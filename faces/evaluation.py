@@ -346,6 +346,11 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
             "id", "photo_id", "state", "person_id", "similarity", "margin", "group_id"
         )
     }
+    asked = dict(
+        FaceGroup.objects.filter(owner=user, dismissed=False, suggested_person__isnull=False).values_list(
+            "id", "suggested_person_id"
+        )
+    )
     counts: Counter = Counter()
     unlabelled: Counter = Counter()
     cases: list[dict] = []
@@ -361,14 +366,16 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
             if face is not None:
                 unlabelled[face.state] += 1
                 unlabelled["grouped"] += face.state == Face.State.UNKNOWN and face.group_id is not None
+                unlabelled["asked_in_group"] += face.state == Face.State.UNKNOWN and face.group_id in asked
                 if face.state in (Face.State.AUTO, Face.State.SUGGESTED):
                     cases.append(_case(sample, face, f"unlabelled_{face.state}", person_names))
             continue
-        result = outcome(
-            expected=sample.identity,
-            state=face.state if face else None,
-            person=person_names.get(face.person_id) if face else None,
-        )
+        state, person_id = (face.state, face.person_id) if face else (None, None)
+        if face and face.state == Face.State.UNKNOWN and face.group_id in asked:
+            # In a group asked about someone ("Are these 6 faces Anna?"): the user is asked
+            # about this face as surely as by a single suggestion.
+            state, person_id = Face.State.SUGGESTED, asked[face.group_id]
+        result = outcome(expected=sample.identity, state=state, person=person_names.get(person_id))
         counts[result] += 1
         if result != AUTO_CORRECT:
             cases.append(_case(sample, face, result, person_names))
@@ -407,6 +414,7 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
         "unlabelled_suggested": unlabelled[Face.State.SUGGESTED],
         "unlabelled_unknown": unlabelled[Face.State.UNKNOWN],
         "unlabelled_grouped": unlabelled["grouped"],
+        "unlabelled_asked_in_group": unlabelled["asked_in_group"],
         "group_coverage": ratio(unlabelled["grouped"], unlabelled[Face.State.UNKNOWN], empty=1.0),
         **group_summary(groups, ungrouped),
         "other_faces": len(other_faces),
@@ -450,7 +458,6 @@ def _simulate(user, dataset: Dataset, runner: Runner, progress: Progress, starte
         f"purity {start['start_group_purity']}, pairwise precision {start['start_group_pairwise_precision']} "
         f"recall {start['start_group_pairwise_recall']}"
     )
-    offered = [kind for kind, there in _offered().items() if there]
     tracker = simulation.Tracker(truth)
     spent: Counter = Counter()
     futile: set[tuple] = set()
@@ -507,7 +514,6 @@ def _simulate(user, dataset: Dataset, runner: Runner, progress: Progress, starte
         "effort_actions_per_face": ratio(effort, len(truth), empty=0.0),
         "effort_actions_by_kind": {kind: spent[kind] for kind in simulation.KINDS},
         "effort_calls": len(curve),
-        "effort_offered": offered,
         "effort_people": len(snapshot.persons),
         "effort_right_auto": sum(1 for i in truth if faces[i].state == Face.State.AUTO and i not in left),
         "effort_wrong_auto": len(tracker.wrong_auto),
@@ -524,27 +530,11 @@ def _simulate(user, dataset: Dataset, runner: Runner, progress: Progress, starte
     return Report(values, cases)
 
 
-def _offered() -> dict[str, bool]:
-    """The batch answers the product offers. Group questions ("Are these faces X?") need
-    FaceGroup.suggested_person and services.group_question_confirm; confirming all of a
-    person's suggestions needs services.person_confirm_suggestions. Where they are missing
-    the snapshot has no questions and the user does without."""
-    from faces import services
-    from faces.models import FaceGroup
-
-    fields = {f.name for f in FaceGroup._meta.get_fields()}
-    return {
-        "group_question_confirm": "suggested_person" in fields and hasattr(services, "group_question_confirm"),
-        "person_confirm_suggestions": hasattr(services, "person_confirm_suggestions"),
-    }
-
-
 def _library_snapshot(user):
     """What the user's pages show now, for faces/simulation.py."""
     from faces import simulation
     from faces.models import Face, FaceGroup, FaceRejection, Person
 
-    offered = _offered()
     groups = FaceGroup.objects.filter(owner=user, dismissed=False)
     on_offer = set(groups.values_list("id", flat=True))
     faces = tuple(
@@ -553,15 +543,12 @@ def _library_snapshot(user):
         .order_by("id")
         .values_list("id", "photo_id", "state", "person_id", "group_id", "size_px")
     )
-    questions = {}
-    if offered["group_question_confirm"]:
-        questions = dict(groups.filter(suggested_person__isnull=False).values_list("id", "suggested_person_id"))
+    questions = dict(groups.filter(suggested_person__isnull=False).values_list("id", "suggested_person_id"))
     return simulation.Snapshot(
         faces=faces,
         persons=dict(Person.objects.for_user(user).values_list("id", "name")),
         questions=questions,
         rejections=frozenset(FaceRejection.objects.filter(owner=user).values_list("face_id", "person_id")),
-        person_confirm=offered["person_confirm_suggestions"],
     )
 
 

@@ -79,12 +79,9 @@ class FaceView:
 class Snapshot:
     faces: tuple[FaceView, ...]
     persons: Mapping[int, str]  # the user's live persons: id -> name
-    # Open group questions, "Are these faces X?": group id -> suggested person id. Empty
-    # where the product asks none (no FaceGroup.suggested_person).
+    # Open group questions, "Are these faces X?": group id -> suggested person id.
     questions: Mapping[int, int] = field(default_factory=dict)
     rejections: frozenset[tuple[int, int]] = frozenset()  # "not this person": (face, person)
-    # services.person_confirm_suggestions exists.
-    person_confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,11 +194,10 @@ def candidates(snapshot: Snapshot, truth: Mapping[int, str]) -> list[Action]:
                             **to,
                         )
                     )
-    if snapshot.person_confirm:
-        for person_id in sorted(suggested):
-            gain, wrong = _score(suggested[person_id], persons[person_id], truth)
-            if gain:
-                actions.append(Action(PERSON_CONFIRM_SUGGESTIONS, 1, gain, wrong, person_id=person_id))
+    for person_id in sorted(suggested):
+        gain, wrong = _score(suggested[person_id], persons[person_id], truth)
+        if gain:
+            actions.append(Action(PERSON_CONFIRM_SUGGESTIONS, 1, gain, wrong, person_id=person_id))
     for face in snapshot.faces:
         identity = truth.get(face.id)
         if face.state == CONFIRMED and identity is None:

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from faces import index as face_index
 from faces import index_cache, recognition, services
-from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.matching import Candidate, decide_photo
+from faces.models import Face, FaceRejection, RecognitionIndex
 from faces.recognition_model import MatchPolicy
 from faces.tests.people import Library, name_person
 from smartgallery.tests.factories import FaceFactory, PhotoFactory, detection_fields

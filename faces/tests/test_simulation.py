@@ -131,14 +131,12 @@ def test_faces_not_right_are_listed():
     assert simulation.remaining(library, {1: "Anna", 2: "Bert", 3: "Anna", 4: "Bert"}) == [2, 3, 4]
 
 
-def test_confirming_all_suggestions_of_a_person_only_where_the_product_offers_it():
+def test_all_suggestions_of_a_person_are_confirmed_in_one_action():
     faces = [face(i, SUGGESTED, ANNA) for i in (1, 2, 3)]
     truth = {1: "Anna", 2: "Anna", 3: "Anna"}
 
-    without = simulation.next_action(snap(*faces), truth)
-    with_it = simulation.next_action(snap(*faces, person_confirm=True), truth)
+    with_it = simulation.next_action(snap(*faces), truth)
 
-    assert without.kind == FACE_CONFIRM
     assert (with_it.kind, with_it.person_id, with_it.gain) == (PERSON_CONFIRM_SUGGESTIONS, ANNA, 3)
 
 
@@ -146,7 +144,7 @@ def test_confirming_all_suggestions_counts_the_wrong_ones():
     faces = [face(1, SUGGESTED, ANNA), face(2, SUGGESTED, ANNA), face(3, SUGGESTED, ANNA), face(4, SUGGESTED, ANNA)]
     truth = {1: "Anna", 2: "Anna", 3: "Anna", 4: "Bert"}
 
-    action = simulation.next_action(snap(*faces, person_confirm=True), truth)
+    action = simulation.next_action(snap(*faces), truth)
 
     # 3 right for 1 action + 1 to name face 4 right afterwards: better than 3 single confirms.
     assert (action.kind, action.gain, action.wrong, action.rate) == (PERSON_CONFIRM_SUGGESTIONS, 3, 1, 1.5)
