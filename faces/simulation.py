@@ -195,6 +195,8 @@ def candidates(snapshot: Snapshot, truth: Mapping[int, str]) -> list[Action]:
                         )
                     )
     for person_id in sorted(suggested):
+        if len(suggested[person_id]) < 2:
+            continue  # one suggestion is answered on the face itself (face_confirm)
         gain, wrong = _score(suggested[person_id], persons[person_id], truth)
         if gain:
             actions.append(Action(PERSON_CONFIRM_SUGGESTIONS, 1, gain, wrong, person_id=person_id))
