@@ -17,6 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(VENV)/bin/python manage.py migrate --noinput
 	$(VENV)/bin/python manage.py collectstatic --noinput -v 0
+	@# Says in one paragraph what to do when no face pack loads; the gallery serves either way.
+	$(VENV)/bin/python manage.py check_face_pack
 	@echo "SmartGallery on http://127.0.0.1:8000 (Ctrl-C stops the web server and the worker)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
 

@@ -53,6 +53,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
+    from django.db.models import Q
     from django.test import Client
     from django.urls import reverse
 
@@ -110,7 +111,7 @@ def main() -> None:
                 elapsed = time.perf_counter() - started
             finally:
                 common.stop_worker(worker)
-            failed = Photo.objects.filter(owner=user, status="failed").count()
+            failed = Photo.objects.filter(Q(status="failed") | Q(faces_status="failed"), owner=user).count()
             faces = Face.objects.filter(owner=user).count()
             latencies.sort()
             result[f"workers_{concurrency}"] = {

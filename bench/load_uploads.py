@@ -62,6 +62,7 @@ def main() -> None:
         log("creating database sg_bench_uploads")
         common.create_database()
         from django.db import connection
+        from django.db.models import Q
 
         from accounts.models import User
         from gallery import selectors as gallery_selectors
@@ -162,7 +163,9 @@ def main() -> None:
                 "upload_seconds": round(uploaded, 1),
                 "processed_all": done,
                 "drain_seconds": round(time.monotonic() - t0, 1),
-                "failed": Photo.objects.filter(owner__in=uploaders, status="failed").count(),
+                "failed": Photo.objects.filter(
+                    Q(status="failed") | Q(faces_status="failed"), owner__in=uploaders
+                ).count(),
                 "grid_idle": idle,
                 "grid_busy": busy,
                 "grid_busy_pending_photos_at_end": pending_after_wrk,

@@ -201,14 +201,16 @@ def _uploads(probe: Probe, alice_key: str, bob_key: str, alice, bob) -> None:
         "uploads: bob, 4 at once",
         [lambda x=x, p=p: x.upload("/photos/upload/", *p) for x, p in zip(b, photos[10:14], strict=True)],
     )
+    from django.db.models import Q
+
     from gallery.models import Photo
 
     expected_alice = Photo.objects.filter(owner=alice).count()
     probe.expect(expected_alice == 11, f"alice has {expected_alice} photos, expected 11 (8 + 1 of 4 + MPO + strip)")
     ok = common.wait_processed(alice, expected_alice, 600) and common.wait_processed(bob, 4, 300)
     probe.expect(ok, "photos not processed within the time limit")
-    for photo in Photo.objects.filter(status="failed"):
-        probe.findings.append(f"photo {photo.pk} failed: {photo.last_error}")
+    for photo in Photo.objects.filter(Q(status="failed") | Q(faces_status="failed")):
+        probe.findings.append(f"photo {photo.pk} failed: {photo.last_error} ({photo.error_detail})")
     strip_photo = Photo.objects.filter(owner=alice, original_filename="strip.png").first()
     probe.expect(strip_photo is not None and strip_photo.status == "done", "the strip was not processed")
     mpo_photo = Photo.objects.filter(owner=alice, original_filename="camera.MPO").first()

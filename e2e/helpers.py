@@ -183,6 +183,8 @@ def add_photos(owner, paths: list[Path]) -> list:
 
 def wait_processed(owner, worker=None, *, timeout: float = 180) -> None:
     """Until the worker has processed every photo of `owner`."""
+    from django.db.models import Q
+
     from gallery.models import Photo
 
     pending = Photo.objects.filter(owner=owner, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING])
@@ -191,7 +193,12 @@ def wait_processed(owner, worker=None, *, timeout: float = 180) -> None:
         return ":\n" + worker.log_text()[-3000:] if worker is not None else ""
 
     wait_until(lambda: not pending.exists(), timeout=timeout, message=lambda: f"{pending.count()} still pending{log()}")
-    failed = list(Photo.objects.filter(owner=owner, status=Photo.Status.FAILED).values_list("last_error", flat=True))
+    # A photo shown without its faces (status done, faces failed) is a failure of the worker too.
+    failed = list(
+        Photo.objects.filter(owner=owner)
+        .filter(Q(status=Photo.Status.FAILED) | Q(faces_status=Photo.FacesStatus.FAILED))
+        .values_list("last_error", "error_detail")
+    )
     assert not failed, f"the worker failed photos: {failed}{log()}"
 
 

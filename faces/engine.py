@@ -55,7 +55,15 @@ RECOGNITION_MODULES = ["detection", "recognition"]
 
 
 class FaceEngineError(Exception):
-    """The engine could not be loaded or used; the message says what to change."""
+    """The engine could not be loaded or used; the message says what to change.
+
+    `problem` is what went wrong and `advice` what to do about it, apart, so `check_face_pack`
+    can say them in its own words; str() of the error is both."""
+
+    def __init__(self, problem: str, *, advice: str = "") -> None:
+        super().__init__(f"{problem} {advice}".strip())
+        self.problem = problem
+        self.advice = advice
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,12 +296,13 @@ def load_engine(
     if "detection" not in models or "recognition" not in models:
         missing = "detector" if "detection" not in models else "recogniser"
         raise FaceEngineError(
-            f"Face pack {str(pack)!r} ({analysis.model_dir}) has no {missing} ONNX model. {_pack_advice()}"
+            f"Face pack {str(pack)!r} ({analysis.model_dir}) has no {missing} ONNX model.", advice=_pack_advice()
         )
     if not getattr(models["detection"], "use_kps", False):
         raise FaceEngineError(
             f"The detector of face pack {str(pack)!r} gives no landmarks; alignment needs an SCRFD "
-            f"detector with 5 keypoints. {_pack_advice()}"
+            "detector with 5 keypoints.",
+            advice=_pack_advice(),
         )
     recogniser = models["recognition"]
     return FaceEngine(
@@ -341,7 +350,7 @@ def _load_face_analysis(pack: str, *, ort_threads: int, models_root: str | os.Pa
     # folder without a detector); all of them mean "this pack cannot be used".
     except Exception as exc:
         raise FaceEngineError(
-            f"Could not load face pack {pack!r}: {type(exc).__name__}: {exc}. {_pack_advice()}"
+            f"Could not load face pack {pack!r}: {type(exc).__name__}: {exc}.", advice=_pack_advice()
         ) from exc
     return analysis
 
@@ -365,7 +374,7 @@ def _resolve_pack(pack: str | os.PathLike[str]) -> tuple[str, str]:
     text = os.fspath(pack)
     if isinstance(pack, os.PathLike) or os.sep in text or text.startswith((".", "~")):
         # A path that is not there must not turn into a download attempt of that "name".
-        raise FaceEngineError(f"Face pack folder {text!r} does not exist. {_pack_advice()}")
+        raise FaceEngineError(f"Face pack folder {text!r} does not exist.", advice=_pack_advice())
     return text, text
 
 

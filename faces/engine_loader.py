@@ -14,23 +14,42 @@ Settings (all optional):
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from django.conf import settings
 
 from faces import engine as face_engine
 
+logger = logging.getLogger(__name__)
+
+# After a failed load the pack is not tried again for this long: a batch of photos with no
+# usable pack costs one attempt (and one download try of a pack name) a minute, not one a
+# photo, and a pack put in place meanwhile is still picked up without a restart.
+RETRY_LOAD_AFTER_SECONDS = 60.0
+
 _engine: face_engine.FaceEngine | None = None
+_failure: tuple[float, face_engine.FaceEngineError] | None = None
 _engine_lock = threading.Lock()
 
 
 def get_engine() -> face_engine.FaceEngine:
     """The engine of this process; loads it on the first call (raises FaceEngineError)."""
-    global _engine
+    global _engine, _failure
     if _engine is None:
         with _engine_lock:
             if _engine is None:
-                _engine = face_engine.load_engine(**engine_options())
+                if _failure is not None and time.monotonic() - _failure[0] < RETRY_LOAD_AFTER_SECONDS:
+                    raise face_engine.FaceEngineError(_failure[1].problem, advice=_failure[1].advice)
+                try:
+                    _engine = face_engine.load_engine(**engine_options())
+                except face_engine.FaceEngineError as exc:
+                    # The operator's one full account of it; the photos only say they have no faces.
+                    logger.error("Face detection is off: %s", exc)
+                    _failure = (time.monotonic(), exc)
+                    raise
+                _failure = None
     return _engine
 
 
@@ -47,6 +66,7 @@ def engine_options() -> dict:
 
 def reset_engine() -> None:
     """Forget the loaded engine (tests that change the settings; a pack swap in a shell)."""
-    global _engine
+    global _engine, _failure
     with _engine_lock:
         _engine = None
+        _failure = None

@@ -6,8 +6,8 @@ from gallery.models import Photo
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ("id", "original_filename", "owner", "status", "attempts", "taken_at", "created_at")
-    list_filter = ("status",)
+    list_display = ("id", "original_filename", "owner", "status", "faces_status", "attempts", "taken_at", "created_at")
+    list_filter = ("status", "faces_status")
     search_fields = ("original_filename", "owner__email", "sha256")
     list_select_related = ("owner",)
     readonly_fields = [field.name for field in Photo._meta.fields]
@@ -25,7 +25,8 @@ class PhotoAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj: Photo) -> None:
         services.photo_delete(photo=obj)
 
-    @admin.action(description="Retry the selected failed photos")
+    # The owner sees a plain sentence (last_error); the operator reads error_detail here.
+    @admin.action(description="Retry the selected failed photos (and those without faces)")
     def retry_failed(self, request, queryset) -> None:
         retried = sum(services.photo_retry(photo=photo) for photo in queryset)
         self.message_user(request, f"Queued {retried} photo(s) again.", messages.SUCCESS)

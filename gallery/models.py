@@ -36,6 +36,14 @@ class Photo(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class FacesStatus(models.TextChoices):
+        """The face step on its own: a photo is shown (status done, with its preview) even when
+        its faces could not be looked for (no usable face pack, a detector crash)."""
+
+        PENDING = "pending", "Not looked for yet"
+        DONE = "done", "Looked for"
+        FAILED = "failed", "Could not be looked for"
+
     # How long a photo stays in the trash before the sweeper deletes it for good.
     TRASH_KEEP = timedelta(days=30)
 
@@ -60,7 +68,11 @@ class Photo(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A plain sentence for the owner (shown on the pages); never a library's exception text.
     last_error = models.TextField(blank=True)
+    # What went wrong, for the operator (the admin and the log): exception types and messages.
+    error_detail = models.TextField(blank=True)
+    faces_status = models.CharField(max_length=8, choices=FacesStatus.choices, default=FacesStatus.PENDING)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

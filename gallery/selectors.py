@@ -129,11 +129,17 @@ class StatusCounts:
     processing: int = 0
     failed: int = 0
     done: int = 0
+    faces_failed: int = 0  # done (shown) but their faces could not be looked for
     trashed: int = 0  # in the trash, whatever their status
 
     @property
     def pending(self) -> int:
         return self.queued + self.processing
+
+    @property
+    def retryable(self) -> int:
+        """What "Retry all failed" queues again."""
+        return self.failed + self.faces_failed
 
 
 def photo_status_counts(*, user) -> StatusCounts:
@@ -141,24 +147,58 @@ def photo_status_counts(*, user) -> StatusCounts:
     mine = Photo.objects.for_user(user) | Photo.objects.in_trash_for_user(user)
     rows = (
         mine.annotate(in_trash=ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField()))
-        .values_list("status", "in_trash")
+        .values_list("status", "faces_status", "in_trash")
         .annotate(n=Count("id"))
         .order_by()
     )
     counts: dict[str, int] = {}
-    for status, in_trash, n in rows:
-        key = "trashed" if in_trash else status
+    for status, faces_status, in_trash, n in rows:
+        if in_trash:
+            key = "trashed"
+        elif status == Photo.Status.DONE and faces_status == Photo.FacesStatus.FAILED:
+            key = "faces_failed"
+        else:
+            key = status
         if key in StatusCounts.__dataclass_fields__:
             counts[key] = counts.get(key, 0) + n
     return StatusCounts(**counts)
 
 
-def photo_failed_list(*, user, limit: int = FAILED_LIST_LIMIT) -> list[Photo]:
-    return list(
-        Photo.objects.for_user(user)
-        .filter(status=Photo.Status.FAILED)
-        .order_by("-finished_at", "-id")
-        .only("id", "original_filename", "last_error", "attempts", "finished_at")[:limit]
+@dataclass(frozen=True)
+class FailedGroup:
+    """Photos that need a Retry for the same reason: the sentence is said once for all of them."""
+
+    shown: bool  # done and shown, only their faces are missing
+    message: str
+    photos: list[Photo]
+
+
+@dataclass(frozen=True)
+class FailedPhotos:
+    groups: list[FailedGroup]
+    more: int = 0  # retryable photos beyond the limit (the "Retry all failed" button has them)
+
+
+def photo_failed_groups(*, user, limit: int = FAILED_LIST_LIMIT) -> FailedPhotos:
+    """The photos "Retry" is for, latest first, by reason: those that could not be processed and
+    those shown without their faces. 127 photos without a face pack make one sentence, not 127."""
+    retryable = Photo.objects.for_user(user).filter(
+        Q(status=Photo.Status.FAILED) | Q(status=Photo.Status.DONE, faces_status=Photo.FacesStatus.FAILED)
+    )
+    photos = list(
+        retryable.order_by("-finished_at", "-id").only(
+            "id", "original_filename", "status", "faces_status", "last_error", "finished_at"
+        )[:limit]
+    )
+    by_reason: dict[tuple[bool, str], list[Photo]] = {}
+    for photo in photos:
+        by_reason.setdefault((photo.status == Photo.Status.DONE, photo.last_error), []).append(photo)
+    more = retryable.count() - len(photos) if len(photos) == limit else 0
+    return FailedPhotos(
+        groups=[
+            FailedGroup(shown=shown, message=message, photos=group) for (shown, message), group in by_reason.items()
+        ],
+        more=more,
     )
 
 
@@ -231,6 +271,7 @@ class UploadProgress:
     processing: int = 0
     done: int = 0
     failed: int = 0
+    faces_failed: int = 0  # done, but their faces could not be looked for
     faces: int = 0
     recognised: int = 0  # named by recognition, or by the user meanwhile
     groups: int = 0  # unnamed groups their unknown faces are in: new people to name
@@ -271,6 +312,7 @@ def upload_progress(*, user, since: datetime) -> UploadProgress:
         processing=statuses.get(Photo.Status.PROCESSING, 0),
         done=statuses.get(Photo.Status.DONE, 0),
         failed=statuses.get(Photo.Status.FAILED, 0),
+        faces_failed=photos.filter(status=Photo.Status.DONE, faces_status=Photo.FacesStatus.FAILED).count(),
         faces=counts["total"],
         recognised=counts["recognised"],
         groups=groups,

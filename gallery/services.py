@@ -26,6 +26,7 @@ from PIL import Image
 
 from faces import engine_loader
 from faces.detection import PhotoGone, photo_faces_store
+from faces.engine import FaceEngineError
 from faces.models import Face
 from faces.recognition import recognise_photo
 from faces.services import index_invalidate
@@ -45,7 +46,18 @@ REQUEUE_BATCH = 500
 # A photo stays `processing` at most this long past the hard time limit before the sweeper
 # decides its worker is gone.
 PROCESSING_GRACE = timedelta(seconds=60)
+# What the owner reads about a problem (Photo.last_error): plain sentences, never a library's
+# text. The details go to Photo.error_detail (the admin) and the log.
 WORKER_STOPPED = "The worker stopped or ran out of time while processing this photo."
+UNREADABLE = "This file cannot be read as a photo. Upload it again from the original, or delete it."
+TEMPORARY_PROBLEM = "Temporary problem on the server; it is tried again automatically."
+UNEXPECTED_FAILURE = (
+    "Something went wrong on the server while processing this photo. It has been logged; "
+    "Retry may work once it is fixed."
+)
+FACES_UNAVAILABLE = (
+    "Face recognition is not set up on the server yet; your administrator can see why. Retry once it works."
+)
 
 
 class PhotoUnreadable(Exception):
@@ -159,10 +171,13 @@ def photo_enqueue(*, photo_id: int) -> None:
 
 
 def photo_process(*, photo_id: int, task_id: str) -> str:
-    """Detect and store faces, make the preview and thumbnail, then recognise.
+    """Make the preview and thumbnail, then detect and store faces, then recognise.
 
-    Safe to run any number of times for one photo, also at once: the first run to claim the
-    photo does the work, the others return "skipped". Returns "done" or "skipped".
+    The derivatives are stored on their own first: the photo can be seen whatever happens to
+    its faces afterwards. Without a usable face pack the photo ends `done` with its faces step
+    `failed` (a plain sentence for the owner, the details for the operator). Safe to run any
+    number of times for one photo, also at once: the first run to claim the photo does the
+    work, the others return "skipped". Returns "done", "faces failed" or "skipped".
     """
     photo = photo_claim(photo_id=photo_id, task_id=task_id)
     if photo is None:
@@ -170,9 +185,16 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
     with photo.original.open("rb") as stream:
         data = stream.read()
     rgb = _decode(data)
-    engine = engine_loader.get_engine()
+    if not _derivatives_store(photo=photo, task_id=task_id, rgb=rgb):
+        return "skipped"
+    try:
+        engine = engine_loader.get_engine()
+    except FaceEngineError as exc:
+        # engine_loader logged the whole story once; one line per photo is enough here.
+        logger.warning("Photo %s: faces not looked for, the face pack cannot be loaded", photo_id)
+        photo_mark_failed(photo_id=photo_id, task_id=task_id, error=FACES_UNAVAILABLE, detail=str(exc))
+        return "faces failed"
     detected = engine.detect(rgb)
-    derivatives = _write_derivatives(photo, rgb)
 
     # The model may have run for a while: a connection the server dropped meanwhile is
     # replaced before the writes.
@@ -180,24 +202,18 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
     crops: list[str] = []
     try:
         with transaction.atomic():
-            locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
+            locked = _locked_if_ours(photo_id=photo_id, task_id=task_id)
             if locked is None:
-                raise PhotoGone(photo_id)
-            if locked.status != Photo.Status.PROCESSING or locked.task_id != task_id:
-                # Someone else took the photo over (the sweeper, after we looked stuck).
-                storage_delete(list(derivatives.values()))
                 return "skipped"
             photo_faces_store(photo=locked, detected=detected, model_id=engine.model_id, image=rgb, written_files=crops)
-            old_files = [name for name in (locked.thumbnail.name, locked.preview.name) if name]
-            Photo.objects.filter(pk=photo_id).update(faces_model_id=engine.model_id, **derivatives)
+            Photo.objects.filter(pk=photo_id).update(faces_model_id=engine.model_id)
     except PhotoGone:
-        storage_delete(list(derivatives.values()) + crops)
+        storage_delete(crops)
         return "skipped"
     except Exception:
         # Rolled back (the connection died mid-write, say): its faces never existed, nor their crops.
-        storage_delete(list(derivatives.values()) + crops)
+        storage_delete(crops)
         raise
-    transaction.on_commit(lambda: storage_delete(old_files))
 
     try:
         locked.refresh_from_db()
@@ -205,9 +221,48 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
         return "skipped"  # deleted just now: its delete removed the faces and files we wrote
     recognise_photo(photo=locked)
     Photo.objects.filter(pk=photo_id, task_id=task_id, status=Photo.Status.PROCESSING).update(
-        status=Photo.Status.DONE, finished_at=timezone.now(), last_error="", task_id=""
+        status=Photo.Status.DONE,
+        faces_status=Photo.FacesStatus.DONE,
+        finished_at=timezone.now(),
+        last_error="",
+        error_detail="",
+        task_id="",
     )
     return "done"
+
+
+def _locked_if_ours(*, photo_id: int, task_id: str) -> Photo | None:
+    """The photo locked for this task's writes; None when someone else took it over (the
+    sweeper, after we looked stuck). Raises PhotoGone when it was deleted."""
+    locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
+    if locked is None:
+        raise PhotoGone(photo_id)
+    if locked.status != Photo.Status.PROCESSING or locked.task_id != task_id:
+        return None
+    return locked
+
+
+def _derivatives_store(*, photo: Photo, task_id: str, rgb) -> bool:
+    """Write the preview and thumbnail and put them on the photo at once, in a transaction of
+    their own. False (nothing left behind) when the photo is gone or no longer this task's."""
+    derivatives = _write_derivatives(photo, rgb)
+    connection_refresh()
+    try:
+        with transaction.atomic():
+            locked = _locked_if_ours(photo_id=photo.pk, task_id=task_id)
+            if locked is None:
+                storage_delete(list(derivatives.values()))
+                return False
+            old_files = [name for name in (locked.thumbnail.name, locked.preview.name) if name]
+            Photo.objects.filter(pk=photo.pk).update(**derivatives)
+            transaction.on_commit(lambda: storage_delete(old_files))
+    except PhotoGone:
+        storage_delete(list(derivatives.values()))
+        return False
+    except Exception:
+        storage_delete(list(derivatives.values()))
+        raise
+    return True
 
 
 def connection_refresh() -> None:
@@ -222,8 +277,8 @@ def photo_claim(*, photo_id: int, task_id: str) -> Photo | None:
     """Take the photo for this task (attempts + 1), or None when it is not this task's to do.
 
     A redelivery of the same task (its worker died) takes the photo back. A photo out of
-    attempts ends `failed` here, which is what stops a photo that crashes the worker every
-    time from looping forever.
+    attempts ends here (`failed`, or `done` with its faces failed when its preview was made),
+    which is what stops a photo that crashes the worker every time from looping forever.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -235,53 +290,66 @@ def photo_claim(*, photo_id: int, task_id: str) -> Photo | None:
             return None
         if photo.status == Photo.Status.PROCESSING:
             photo.last_error = WORKER_STOPPED
+            photo.error_detail = f"Task {photo.task_id} never finished (worker killed, crashed or timed out)."
         if photo.attempts >= settings.SMARTGALLERY_MAX_ATTEMPTS:
-            photo.status = Photo.Status.FAILED
-            photo.last_error = (
-                f"Gave up after {photo.attempts} attempts. Last problem: {photo.last_error or 'unknown'}"
-            )[:2000]
-            photo.finished_at = now
-            photo.task_id = ""
-            photo.save(update_fields=["status", "last_error", "finished_at", "task_id"])
+            _fail(
+                photo,
+                error=f"{_gave_up(photo.attempts)} Last problem: {photo.last_error or 'unknown'}",
+                detail=photo.error_detail,
+            )
             return None
         photo.status = Photo.Status.PROCESSING
         photo.attempts += 1
         photo.started_at = now
         photo.finished_at = None
         photo.task_id = task_id
-        photo.save(update_fields=["status", "attempts", "started_at", "finished_at", "task_id", "last_error"])
+        photo.save(
+            update_fields=["status", "attempts", "started_at", "finished_at", "task_id", "last_error", "error_detail"]
+        )
     return photo
 
 
-def photo_release_for_retry(*, photo_id: int, task_id: str, error: str) -> bool:
-    """After a transient error: back to `queued` when attempts remain (True), else `failed`."""
+def photo_release_for_retry(*, photo_id: int, task_id: str, error: str, detail: str = "") -> bool:
+    """After a transient error: back to `queued` when attempts remain (True), else it ends
+    (see _fail). `error` is the owner's sentence, `detail` the operator's."""
     with transaction.atomic():
         photo = Photo.objects.select_for_update().filter(pk=photo_id, task_id=task_id).first()
         if photo is None:
             return False
         if photo.attempts >= settings.SMARTGALLERY_MAX_ATTEMPTS:
-            _fail(photo, f"Gave up after {photo.attempts} attempts. Last problem: {error}")
+            _fail(photo, error=f"{_gave_up(photo.attempts)} Last problem: {error}", detail=detail)
             return False
         photo.status = Photo.Status.QUEUED
         photo.queued_at = timezone.now()
         photo.last_error = error[:2000]
-        photo.save(update_fields=["status", "queued_at", "last_error"])
+        photo.error_detail = detail[:5000]
+        photo.save(update_fields=["status", "queued_at", "last_error", "error_detail"])
     return True
 
 
-def photo_mark_failed(*, photo_id: int, task_id: str, error: str) -> None:
+def photo_mark_failed(*, photo_id: int, task_id: str, error: str, detail: str = "") -> None:
+    """The task ends with a problem a retry will not fix by itself (see _fail)."""
     with transaction.atomic():
         photo = Photo.objects.select_for_update().filter(pk=photo_id, task_id=task_id).first()
         if photo is not None:
-            _fail(photo, error)
+            _fail(photo, error=error, detail=detail)
 
 
-def _fail(photo: Photo, error: str) -> None:
-    photo.status = Photo.Status.FAILED
+def _gave_up(attempts: int) -> str:
+    return f"Gave up after {attempts} attempt{'s' if attempts != 1 else ''}."
+
+
+def _fail(photo: Photo, *, error: str, detail: str) -> None:
+    """End the processing of a photo with a problem. A photo whose preview and thumbnail were
+    made is `done` and can be seen: only its faces step failed. Without them it is `failed`."""
+    viewable = bool(photo.preview.name and photo.thumbnail.name)
+    photo.status = Photo.Status.DONE if viewable else Photo.Status.FAILED
+    photo.faces_status = Photo.FacesStatus.FAILED
     photo.last_error = error[:2000]
+    photo.error_detail = detail[:5000]
     photo.finished_at = timezone.now()
     photo.task_id = ""
-    photo.save(update_fields=["status", "last_error", "finished_at", "task_id"])
+    photo.save(update_fields=["status", "faces_status", "last_error", "error_detail", "finished_at", "task_id"])
 
 
 def _processing_is_stale(photo: Photo, now) -> bool:
@@ -293,7 +361,7 @@ def _decode(data: bytes):
     try:
         return imaging.load_upright_rgb(io.BytesIO(data))
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        raise PhotoUnreadable(f"The photo cannot be decoded: {exc}") from exc
+        raise PhotoUnreadable(f"The photo cannot be decoded: {type(exc).__name__}: {exc}") from exc
 
 
 def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
@@ -316,32 +384,53 @@ def _write_derivatives(photo: Photo, rgb) -> dict[str, str]:
 # User actions -------------------------------------------------------------------------------
 
 
+# What "Retry" takes: photos that could not be processed, and photos shown without their faces.
+RETRYABLE = Q(status=Photo.Status.FAILED) | Q(status=Photo.Status.DONE, faces_status=Photo.FacesStatus.FAILED)
+
+
 def photo_retry(*, photo: Photo) -> bool:
-    """Queue a failed photo again with a fresh set of attempts. False if it had not failed."""
-    return bool(photos_requeue(photo_ids=[photo.pk], from_statuses=[Photo.Status.FAILED]))
+    """Queue a failed photo (or one whose faces failed) again with a fresh set of attempts.
+    False if there was nothing to retry."""
+    return bool(photos_requeue(photo_ids=[photo.pk], where=RETRYABLE))
+
+
+def photos_retry_failed(*, user) -> int:
+    """The "Retry all failed" button: every photo of the user that failed or lost its faces step, queued
+    again (the trash is left alone). How many."""
+    ids = list(Photo.objects.for_user(user).filter(RETRYABLE).order_by("pk").values_list("pk", flat=True))
+    return len(photos_requeue(photo_ids=ids, where=RETRYABLE))
 
 
 def photos_requeue(
     *,
     photo_ids: Sequence[int],
     from_statuses: Collection[str] = (Photo.Status.DONE, Photo.Status.FAILED),
+    where: Q | None = None,
     now: datetime | None = None,
 ) -> list[int]:
     """Queue photos for processing again with a fresh set of attempts; returns the ids queued,
-    each sent to the worker after its batch commits. Only photos in `from_statuses` are taken:
-    by default one already queued or processing is left to the run that has it."""
+    each sent to the worker after its batch commits. Only photos in `from_statuses` (or
+    matching `where`, when given) are taken: by default one already queued or processing is
+    left to the run that has it."""
     now = now or timezone.now()
+    condition = where if where is not None else Q(status__in=from_statuses)
     requeued: list[int] = []
     for start in range(0, len(photo_ids), REQUEUE_BATCH):
         with transaction.atomic():
             ids = list(
                 Photo.objects.select_for_update()
-                .filter(pk__in=photo_ids[start : start + REQUEUE_BATCH], status__in=from_statuses)
+                .filter(condition, pk__in=photo_ids[start : start + REQUEUE_BATCH])
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
             Photo.objects.filter(pk__in=ids).update(
-                status=Photo.Status.QUEUED, attempts=0, last_error="", queued_at=now, task_id=""
+                status=Photo.Status.QUEUED,
+                faces_status=Photo.FacesStatus.PENDING,
+                attempts=0,
+                last_error="",
+                error_detail="",
+                queued_at=now,
+                task_id="",
             )
             for photo_id in ids:
                 transaction.on_commit(lambda photo_id=photo_id: photo_enqueue(photo_id=photo_id))

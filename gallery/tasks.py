@@ -30,10 +30,7 @@ except ImportError:  # the embedded default runs without redis-py
 # Errors of the database, the storage or the cache that may be gone on the next try.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, *REDIS_ERRORS)
 MAX_BACKOFF_SECONDS = 600
-UNEXPECTED_FAILURE = (
-    "Something went wrong on the server while processing this photo. It has been logged; "
-    "Retry may work once it is fixed."
-)
+TIME_LIMIT = "Processing took longer than the time limit."
 
 
 def retry_delay(attempt: int) -> float:
@@ -52,31 +49,37 @@ def retry_delay(attempt: int) -> float:
 )
 def photo_process(self, photo_id: int) -> str:
     task_id = self.request.id
+    # The owner reads `error` (a plain sentence); `detail` is for the admin and the log.
     try:
         outcome = services.photo_process(photo_id=photo_id, task_id=task_id)
     except SoftTimeLimitExceeded:
-        error = "Processing took longer than the time limit."
+        error, detail = TIME_LIMIT, "SoftTimeLimitExceeded"
         exc: Exception | None = None
     except services.PhotoUnreadable as failure:
-        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=str(failure))
+        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=services.UNREADABLE, detail=str(failure))
         return "failed"
     except TRANSIENT_ERRORS as failure:
-        error = f"Temporary problem: {type(failure).__name__}: {failure}"
+        error, detail = services.TEMPORARY_PROBLEM, f"{type(failure).__name__}: {failure}"
         exc = failure
-    except Exception:
+    except Exception as failure:
         # A bug or a broken model pack: retrying would fail the same way. The details go to the
-        # log; the owner sees a plain message (never a library's text: an OpenCV assertion
-        # tells them nothing) and can retry once it is fixed.
+        # log and the admin; the owner sees a plain message (never a library's text: an OpenCV
+        # assertion tells them nothing) and can retry once it is fixed.
         logger.exception("Processing photo %s failed", photo_id)
-        services.photo_mark_failed(photo_id=photo_id, task_id=task_id, error=UNEXPECTED_FAILURE)
+        services.photo_mark_failed(
+            photo_id=photo_id,
+            task_id=task_id,
+            error=services.UNEXPECTED_FAILURE,
+            detail=f"{type(failure).__name__}: {failure}",
+        )
         return "failed"
     else:
         if outcome == "done":
             schedule_regroup_after_photo(photo_id)
         return outcome
-    logger.warning("Photo %s: %s", photo_id, error)
+    logger.warning("Photo %s: Temporary problem: %s", photo_id, detail)
     services.connection_refresh()
-    if services.photo_release_for_retry(photo_id=photo_id, task_id=task_id, error=error):
+    if services.photo_release_for_retry(photo_id=photo_id, task_id=task_id, error=error, detail=detail):
         attempts = Photo.objects.filter(pk=photo_id).values_list("attempts", flat=True).first() or 1
         raise self.retry(countdown=retry_delay(attempts), exc=exc)
     return "failed"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("upload/progress/", views.upload_progress, name="upload_progress"),
     path("processing/", views.processing, name="processing"),
+    path("retry-failed/", views.photos_retry_failed, name="retry_failed"),
     path("<int:pk>/", views.photo_detail, name="photo"),
     path("<int:pk>/tile/", views.photo_tile, name="tile"),
     path("<int:pk>/original/", views.photo_original, name="original"),

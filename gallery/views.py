@@ -59,8 +59,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "gallery/timeline.html#grid", ctx)
     ctx["counts"] = selectors.photo_status_counts(user=request.user)
-    if ctx["counts"].failed:
-        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    if ctx["counts"].retryable:
+        ctx["failed"] = selectors.photo_failed_groups(user=request.user)
     return render(request, "gallery/timeline.html", ctx)
 
 
@@ -81,8 +81,8 @@ def processing(request: HttpRequest) -> HttpResponse:
 def _processing_panel(request: HttpRequest) -> HttpResponse:
     counts = selectors.photo_status_counts(user=request.user)
     ctx = {"counts": counts}
-    if counts.failed:
-        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    if counts.retryable:
+        ctx["failed"] = selectors.photo_failed_groups(user=request.user)
     idle = request.htmx and counts.pending == 0
     status = HttpResponseStopPolling.status_code if idle else 200
     response = render(request, "gallery/timeline.html#processing", ctx, status=status)
@@ -216,8 +216,8 @@ def _upload_context(request: HttpRequest, since: datetime | None = None) -> dict
         "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
         "accept": ",".join(sorted(set(CONTENT_TYPES.values()) | {"image/heic", ".heic", ".heif"})),
     }
-    if counts.failed:
-        ctx["failed"] = selectors.photo_failed_list(user=request.user)
+    if counts.retryable:
+        ctx["failed"] = selectors.photo_failed_groups(user=request.user)
     return ctx
 
 
@@ -232,6 +232,20 @@ def photo_retry(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return _processing_panel(request)
     messages.success(request, f"“{photo.original_filename}” is queued again.")
+    # From the photo's own page, back to it (it shows its progress); else to the timeline.
+    if request.POST.get("from") == "photo":
+        return redirect("gallery:photo", photo.pk)
+    return redirect("gallery:timeline")
+
+
+@login_required
+@require_POST
+def photos_retry_failed(request: HttpRequest) -> HttpResponse:
+    """The "Retry all failed" button: every photo that could not be processed or is shown without faces."""
+    count = services.photos_retry_failed(user=request.user)
+    if request.htmx:
+        return _processing_panel(request)
+    messages.success(request, f"{count} photo{'s are' if count != 1 else ' is'} queued again.")
     return redirect("gallery:timeline")
 
 

@@ -106,8 +106,8 @@ def test_two_machines_with_their_own_index_folders_converge_on_one_index_and_the
         assert time.monotonic() < deadline, f"corrections not done: {to_name}, {rejected}, {confirmed_auto}\n{logs()}"
         for photo_id in list(to_name):
             photo = Photo.objects.get(pk=photo_id)
-            if photo.status == Photo.Status.FAILED:
-                pytest.fail(f"photo {photo_id} failed: {photo.last_error}\n{logs()}")
+            if Photo.Status.FAILED in (photo.status, photo.faces_status):
+                pytest.fail(f"photo {photo_id} failed: {photo.last_error} ({photo.error_detail})\n{logs()}")
             if photo.status != Photo.Status.DONE:
                 continue
             identity, face = photos[photo_id], largest_face(photo)

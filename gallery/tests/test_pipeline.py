@@ -26,6 +26,7 @@ def test_it_finds_faces_and_makes_derivatives(alice, alice_client):
     assert process(photo) == "done"
     photo.refresh_from_db()
     assert photo.status == "done" and photo.attempts == 1 and photo.finished_at and not photo.task_id
+    assert photo.faces_status == "done"
     assert photo.faces_model_id.startswith("face_default:")
     faces = list(photo.faces.all())
     assert len(faces) == 2
@@ -152,7 +153,9 @@ def test_reprocessing_keeps_the_faces_the_user_decided_on(alice):
 
 
 @pytest.mark.catalogue("F4")
-def test_a_photo_deleted_during_processing_leaves_nothing_behind(alice, monkeypatch):
+def test_a_photo_deleted_during_processing_leaves_nothing_behind(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
     photo = upload_photo(alice, images.group_photo(), "couple.jpg")
     from faces import engine_loader
 
@@ -167,7 +170,9 @@ def test_a_photo_deleted_during_processing_leaves_nothing_behind(alice, monkeypa
             return found
 
     monkeypatch.setattr(engine_loader, "get_engine", lambda: DeletingEngine())
-    assert process(photo) == "skipped"
+    # The preview and thumbnail were the photo's by then: its delete removes them after commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process(photo) == "skipped"
     assert not Photo.objects.filter(pk=photo.pk).exists()
     assert not Face.objects.filter(owner=alice).exists()
     _, files = (
@@ -198,26 +203,3 @@ def test_a_very_thin_image_is_processed_and_has_no_faces(alice, no_broker, size)
     assert photo.status == "done" and photo.last_error == ""
     assert not Face.objects.filter(photo=photo).exists()
     assert default_storage.exists(photo.thumbnail.name)
-
-
-def test_an_unexpected_failure_shows_the_owner_a_plain_message_and_logs_the_details(
-    alice, alice_client, no_broker, monkeypatch, caplog
-):
-    import cv2
-
-    from faces import engine_loader
-    from gallery import tasks
-
-    photo = upload_photo(alice, images.face_photo(), "face.jpg")
-
-    def broken(image):
-        raise cv2.error("OpenCV(5.0.0) resize.cpp:4220: error: (-215:Assertion failed) inv_scale_x > 0")
-
-    monkeypatch.setattr(engine_loader.get_engine(), "detect", broken)
-
-    assert tasks.photo_process.apply(args=[photo.pk]).get() == "failed"
-    photo.refresh_from_db()
-    assert photo.status == "failed" and photo.last_error == tasks.UNEXPECTED_FAILURE
-    page = alice_client.get(reverse("gallery:timeline")).content.decode()
-    assert tasks.UNEXPECTED_FAILURE.split(".")[0] in page and "OpenCV" not in page and "Assertion" not in page
-    assert "inv_scale_x" in caplog.text  # the details are in the log

@@ -78,6 +78,7 @@ class PhotoFactory(DjangoModelFactory):
     # Each photo a minute older than the one made before it: the timeline order is never a tie.
     taken_at = factory.Sequence(lambda n: timezone.now() - datetime.timedelta(minutes=n))
     status = Photo.Status.DONE
+    faces_status = Photo.FacesStatus.DONE
 
     @factory.post_generation
     def stored(photo: Photo, create: bool, extracted: bool | None, derivatives: bool = True, **kwargs) -> None:
