@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from faces import engine_loader
-from faces.engine import PACK_SETTING, FaceEngineError
+from faces.engine import PACK_SETTING, FaceEngineError, load_engine
 
 # The small offline pack that sits beside the repository on our machines.
 SHARED_PACK = Path(settings.BASE_DIR).parent / "shared" / "models" / "face_default"
@@ -27,7 +27,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            engine = engine_loader.get_engine()
+            # Not engine_loader.get_engine(): that logs the failure for a worker's log too, and
+            # this command's paragraph says it all.
+            engine = load_engine(**engine_loader.engine_options())
         except FaceEngineError as exc:
             self.stderr.write(self.style.WARNING(no_pack_paragraph(exc)))
             if options["strict"]:
@@ -38,8 +40,16 @@ class Command(BaseCommand):
 
 def no_pack_paragraph(exc: FaceEngineError) -> str:
     example = SHARED_PACK if SHARED_PACK.is_dir() else Path("/path/to/face_pack")
+    problem = exc.problem
+    if isinstance(exc.__cause__, OSError):
+        # requests' errors are OSErrors: the pack name could not be downloaded. Its chain of
+        # causes (NameResolutionError in HTTPSConnectionPool ...) says less than this.
+        pack = engine_loader.engine_options()["pack"]
+        problem = (
+            f"the face pack {pack!r} could not be downloaded ({type(exc.__cause__).__name__}: no internet access?)."
+        )
     return (
-        f"Face recognition is off: {exc.problem} Photos still upload and show, but no faces are "
+        f"Face recognition is off: {problem} Photos still upload and show, but no faces are "
         f"found until a face pack loads. Point {PACK_SETTING} at a folder that holds an SCRFD "
         "detector (with 5 keypoints) and an ArcFace-style recogniser as .onnx files, for example "
         f"the pack beside this repository: `{PACK_SETTING}={example} make run`. Then press "
