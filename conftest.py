@@ -207,6 +207,14 @@ def bob(db):
 
 
 @pytest.fixture
+def carol(db):
+    """alice's family: alice shares her library with carol (sharing app), who has data too."""
+    from accounts.models import User
+
+    return User.objects.create_user("carol@example.com", "carol-password-1234", display_name="Carol")
+
+
+@pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)
     return client
@@ -218,4 +226,13 @@ def bob_client(db, bob):
 
     other = Client()
     other.force_login(bob)
+    return other
+
+
+@pytest.fixture
+def carol_client(db, carol):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(carol)
     return other

@@ -41,5 +41,6 @@ def media_response(
         response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = MEDIA_CSP
-    response["Cache-Control"] = f"private, max-age={cache_seconds}"
+    # 0: the browser asks again each time (a shared library's media, closed by a revoke).
+    response["Cache-Control"] = f"private, max-age={cache_seconds}" if cache_seconds else "private, no-cache"
     return response

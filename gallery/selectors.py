@@ -78,7 +78,12 @@ def keyset_page(photos: QuerySet[Photo], *, cursor: str | None, limit: int = PAG
 
 def photo_timeline(*, user, cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
     """Newest first, grouped by month; keyset pagination on (taken_at, id), one query."""
-    page = keyset_page(Photo.objects.for_user(user), cursor=cursor, limit=limit)
+    return timeline_page(Photo.objects.for_user(user), cursor=cursor, limit=limit)
+
+
+def timeline_page(photos: QuerySet[Photo], *, cursor: str | None = None, limit: int = PAGE_SIZE) -> TimelinePage:
+    """One page of `photos` (already scoped: the owner's, or a shared library's), grouped by month."""
+    page = keyset_page(photos, cursor=cursor, limit=limit)
     after = decode_cursor(cursor)
     previous_month = _month(after[0]) if after is not None else None
     groups: list[MonthGroup] = []
@@ -109,7 +114,12 @@ def photo_trash_list(*, user) -> list[TrashedPhoto]:
 
 def photo_neighbours(*, user, photo: Photo) -> tuple[Photo | None, Photo | None]:
     """(newer, older) than `photo` in timeline order."""
-    mine = Photo.objects.for_user(user)
+    return neighbours_in(Photo.objects.for_user(user), photo)
+
+
+def neighbours_in(photos: QuerySet[Photo], photo: Photo) -> tuple[Photo | None, Photo | None]:
+    """(newer, older) than `photo` among `photos` (already scoped), in timeline order."""
+    mine = photos
     newer = (
         mine.filter(Q(taken_at__gt=photo.taken_at) | Q(taken_at=photo.taken_at, id__gt=photo.pk))
         .order_by("taken_at", "id")
@@ -223,13 +233,13 @@ CROWDED_FACES = 6
 def photo_face_boxes(*, user, photo: Photo) -> list[FaceBox]:
     """The faces of the photo, left to right. Unknown faces are numbered when there are several
     ("Unknown 3"), so a box and its chip under the photo can be told apart."""
-    faces = list(
-        Face.objects.for_user(user)
-        .filter(photo=photo)
-        .exclude(state=Face.State.REJECTED_AS_FACE)
-        .select_related("person")
-        .order_by("x1", "pk")
-    )
+    faces = Face.objects.for_user(user).filter(photo=photo).exclude(state=Face.State.REJECTED_AS_FACE)
+    return face_boxes(faces, photo)
+
+
+def face_boxes(faces: QuerySet[Face], photo: Photo) -> list[FaceBox]:
+    """`faces` (already scoped, of `photo`) as boxes, left to right: one query."""
+    faces = list(faces.select_related("person").order_by("x1", "pk"))
     unknown = sum(1 for face in faces if face.person is None or face.state == Face.State.UNKNOWN)
     boxes, number = [], 0
     for face in faces:

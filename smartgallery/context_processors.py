@@ -11,15 +11,23 @@ NAVIGATION = [
     ("Account", "account_settings"),
     ("Sign out", "account_logout"),
 ]
+# In a library shared with the user (sharing app, /shared/<share_id>/...): what it offers to
+# read, then the user's own account entries. Nothing that would upload or review into it.
+LIBRARY_NAVIGATION = [("Photos", "sharing:library"), ("People", "sharing:people")]
+ACCOUNT_NAVIGATION = NAVIGATION[-2:]
 
 
 def navigation(request: HttpRequest) -> dict:
     if not request.user.is_authenticated:
         return {}
+    entries, kwargs = NAVIGATION, {}
+    match = request.resolver_match
+    if match is not None and match.namespace == "sharing" and "share_id" in match.kwargs:
+        entries, kwargs = LIBRARY_NAVIGATION + ACCOUNT_NAVIGATION, {"share_id": match.kwargs["share_id"]}
     items = []
-    for label, name in NAVIGATION:
+    for label, name in entries:
         try:
-            url = reverse(name)
+            url = reverse(name, kwargs=kwargs if name.startswith("sharing:") else None)
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "current": request.path == url})

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "smartgallery.apps.SmartGalleryConfig",
     "gallery",
     "faces",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "smartgallery.context_processors.navigation",
+                "sharing.context_processors.libraries",
             ],
         },
     },
@@ -418,6 +420,8 @@ ACCOUNT_RATE_LIMITS = {
     # Ours (accounts/views.py, accounts/admin_site.py), counted by the same machinery.
     "resend_login_code": "1/20s/key,6/h/ip",
     "admin_login": "10/m/ip,5/300s/key",
+    # Ours (sharing/views.py): each invitation mails an address the owner typed.
+    "share_invite": "20/h/user",
 }
 # Number of reverse proxies in front of us that append to X-Forwarded-For. 0 means the client
 # address is REMOTE_ADDR and a forged header is ignored, so it cannot dodge the IP limits.

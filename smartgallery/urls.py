@@ -10,6 +10,8 @@ urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("photos/", include("gallery.urls")),
     path("people/", include("faces.urls")),
+    # sharing/ (the owner's page) and shared/<share_id>/ (a library shared with the viewer).
+    path("", include("sharing.urls")),
     path("admin/", admin.site.urls),
     # Ours first: account settings, delete, and a throttled wrapper of allauth's code page.
     path("accounts/", include("accounts.urls")),

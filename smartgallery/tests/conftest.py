@@ -37,9 +37,19 @@ def undo_token_of(client, world: World) -> str:
 
 
 @pytest.fixture
-def alice_objects(alice_client, alice_world) -> dict:
+def alice_share(alice, carol):
+    """alice's library, shared with carol (live)."""
+    from sharing.models import Share
+
+    return Share.objects.create(owner=alice, email=carol.email, viewer=carol)
+
+
+@pytest.fixture
+def alice_objects(alice_client, alice_world, alice_share) -> dict:
     """Alice's objects by kind; the isolation tables map URL arguments to these kinds."""
     return {
+        "share": alice_share.id,
+        "confirmed_face": alice_world.confirmed_face.id,
         "photo": alice_world.photo.id,
         "failed_photo": alice_world.failed_photo.id,
         "trashed_photo": alice_world.trashed_photo.id,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "faces", "gallery", "smartgallery")
+APPS = ("accounts", "faces", "gallery", "sharing", "smartgallery")
 # Drivers above the task layer: they run tasks the way a worker would (the evaluation
 # simulates a user end to end; management commands are interfaces like views).
 DRIVERS = ("faces.evaluation", "smartgallery.celery")

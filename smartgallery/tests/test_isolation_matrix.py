@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from faces.models import Face, FaceGroup, Person
 from gallery.models import Photo
+from sharing.models import Share
 from smartgallery.tests.world import JPEG_MAGIC, Route, World, id_routes, plain_routes, snapshot
 
 # URL argument -> the kind of object it names (a key of the `alice_objects` fixture).
@@ -27,6 +28,7 @@ ARGUMENTS = {
     "person_id": "person",
     "group_id": "group",
     "token": "undo_token",
+    "share_id": "share",
 }
 # `pk` names a different model on different routes, so each route using it is listed by name.
 PK_ROUTES = {
@@ -42,6 +44,12 @@ PK_ROUTES = {
     "gallery:restore": "trashed_photo",
     "gallery:purge": "trashed_photo",
     "gallery:face_crop": "face",
+    # A shared library's pages (sharing app): aimed at objects its viewer may see.
+    "sharing:photo": "photo",
+    "sharing:original": "photo",
+    "sharing:preview": "photo",
+    "sharing:thumbnail": "photo",
+    "sharing:face_crop": "confirmed_face",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -106,8 +114,11 @@ def nonexistent_objects(objects: dict) -> dict:
         "face": Face.objects.order_by("-pk").values_list("pk", flat=True).first(),
         "person": Person.objects.order_by("-pk").values_list("pk", flat=True).first(),
         "group": FaceGroup.objects.order_by("-pk").values_list("pk", flat=True).first(),
+        "share": Share.objects.order_by("-pk").values_list("pk", flat=True).first(),
     }
     return {
+        "share": top["share"] + 1000,
+        "confirmed_face": top["face"] + 1001,
         "photo": top["photo"] + 1000,
         "failed_photo": top["photo"] + 1001,
         "trashed_photo": top["photo"] + 1002,
@@ -351,6 +362,9 @@ def assert_no_trace_of(world: World, text: str, where: str = "") -> None:
 def bob_pages(bob_world: World) -> list[tuple[str, dict]]:
     """Every page and partial bob can GET: the plain routes and his own objects' routes."""
     own = {
+        # bob's own library shared with alice: bob following its /shared/ links lands on his pages.
+        "share": Share.objects.create(owner=bob_world.owner, email="alice@example.com").id,
+        "confirmed_face": bob_world.confirmed_face.id,
         "photo": bob_world.photo.id,
         "failed_photo": bob_world.failed_photo.id,
         "trashed_photo": bob_world.trashed_photo.id,

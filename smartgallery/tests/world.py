@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from gallery.models import Photo
+from sharing.models import Share
 from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory, PhotoFactory
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -129,7 +130,7 @@ def make_world(
 
 # Snapshots -----------------------------------------------------------------------------------
 
-OWNED_MODELS = (Photo, Face, Person, FaceGroup, FaceRejection, RecognitionIndex)
+OWNED_MODELS = (Photo, Face, Person, FaceGroup, FaceRejection, RecognitionIndex, Share)
 
 
 def _plain(value):
