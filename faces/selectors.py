@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import faiss
 import numpy as np
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
-from django.db.models.functions import Lower, RowNumber
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import Cast, Lower, RowNumber
 from django.db.models.query import prefetch_related_objects
 
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
@@ -255,10 +255,15 @@ def group_list(*, user) -> QuerySet[FaceGroup]:
     )
 
 
-def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup]:
-    """The first `limit` groups of group_list, each with `.samples`: its `samples` biggest
-    unknown faces, chosen for all groups in one query (a window), not one per group."""
-    groups = list(group_list(user=user)[:limit])
+# A group asks about one of the owner's people (set by the refresh): never about a deleted or
+# merged-away person, nor (defence in depth) about anyone else's.
+ASKED = Q(suggested_person__isnull=False, suggested_person__deleted_at__isnull=True)
+
+
+def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> list[FaceGroup]:
+    """Give each group `.samples` (its `samples` biggest unknown faces, chosen for all groups in
+    one query, a window, not one per group) and `.question` (the person it asks about, or
+    None; loaded with the groups through select_related)."""
     if not groups:
         return groups
     faces = (
@@ -266,6 +271,7 @@ def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup
         .filter(LIVE, group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
         .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
         .filter(rank__lte=samples)
+        .defer("embedding", "landmarks")
         .order_by("group_id", "rank")
     )
     by_group: dict[int, list[Face]] = {}
@@ -273,7 +279,47 @@ def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup
         by_group.setdefault(face.group_id, []).append(face)
     for group in groups:
         group.samples = by_group.get(group.id, [])
+        asked = group.suggested_person if group.suggested_person_id else None
+        live = asked is not None and asked.deleted_at is None and asked.owner_id == group.owner_id
+        group.question = asked if live else None
     return groups
+
+
+def _with_person(groups: QuerySet[FaceGroup]) -> QuerySet[FaceGroup]:
+    return groups.select_related("suggested_person__cover_face").defer(
+        "vector_sum", "suggested_person__cover_face__embedding", "suggested_person__cover_face__landmarks"
+    )
+
+
+def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup]:
+    """The first `limit` groups of group_list, each with `.samples` and `.question` (the person
+    a group that looks like someone asks about: "Are these 6 faces Anna?")."""
+    groups = list(_with_person(group_list(user=user))[:limit])
+    return _with_samples_and_question(user, groups, samples)
+
+
+@dataclass(frozen=True)
+class GroupQuestions:
+    groups: list[FaceGroup]  # the largest first, each with .size, .samples and .question
+    total: int
+
+
+def group_questions(*, user, samples: int = 8, limit: int = 50) -> GroupQuestions:
+    """The groups that ask "Are these N faces Anna?", the largest first (one answer there
+    settles the most faces): the review queue asks them before the single faces. At most
+    `limit` of them with their samples, and how many there are in all."""
+    asked = group_list(user=user).filter(ASKED, suggested_person__owner=user)
+    groups = list(_with_person(asked)[:limit])
+    total = len(groups) if len(groups) < limit else asked.count()
+    return GroupQuestions(_with_samples_and_question(user, groups, samples), total)
+
+
+def group_question_person(*, user, group_id: int) -> Person | None:
+    """Whom the group asks about now (None when it asks nothing, e.g. answered meanwhile)."""
+    group = FaceGroup.objects.for_user(user).get(pk=group_id)
+    if group.suggested_person_id is None:
+        return None
+    return Person.objects.for_user(user).filter(pk=group.suggested_person_id).first()
 
 
 def group_is_listed(*, user, group_id: int) -> bool:
@@ -300,3 +346,84 @@ def group_faces_page(*, user, group_id: int, offset: int = 0, limit: int = 120) 
     offset = max(0, offset)
     rows = list(faces[offset : offset + limit + 1])
     return GroupFacesPage(rows[:limit], faces.count(), offset + limit if len(rows) > limit else None)
+
+
+# Unnamed faces: recognisable unknown faces in no group the People page offers ---------------
+
+# A face's quality for a person's cover and for this list: bigger and more frontal is easier to
+# recognise (the same measure as faces.services._refresh_cover). Kept as an integer (thousandths
+# of a pixel) so the page cursor compares exactly, with no float round trip through the URL.
+QUALITY = Cast(F("size_px") * F("frontalness") * 1000, IntegerField())
+UNNAMED_PAGE_SIZE = 60
+
+
+def _unnamed_faces(user) -> QuerySet[Face]:
+    """Unknown, recognisable faces that no offered group holds: in no group at all, or in a
+    dismissed one (which nobody is asked about any more). A face of a listed group is named
+    with its group on the People page."""
+    return Face.objects.for_user(user).filter(
+        LIVE,
+        Q(group__isnull=True) | Q(group__dismissed=True),
+        state=Face.State.UNKNOWN,
+        recognisable=True,
+    )
+
+
+def unnamed_face_count(*, user) -> int:
+    return _unnamed_faces(user).count()
+
+
+@dataclass(frozen=True)
+class UnnamedFacesPage:
+    faces: list[Face]  # the best quality first
+    next_cursor: str | None  # "<quality>_<id>" of the last face shown; None on the last page
+
+
+def _decode_face_cursor(cursor: str | None) -> tuple[int, int] | None:
+    quality, _, pk = (cursor or "").partition("_")
+    try:
+        return int(quality), int(pk)
+    except ValueError:
+        return None  # missing or malformed: from the top
+
+
+def unnamed_faces_page(*, user, cursor: str | None = None, limit: int = UNNAMED_PAGE_SIZE) -> UnnamedFacesPage:
+    """One page of the unnamed faces, best quality first (then by id), keyset-paginated on
+    (quality, id): a face named on an earlier page leaves the list without shifting the next
+    page (as an offset would)."""
+    faces = (
+        _unnamed_faces(user)
+        .annotate(quality=QUALITY)
+        .select_related("photo")
+        .defer("embedding", "landmarks")
+        .order_by("-quality", "id")
+    )
+    after = _decode_face_cursor(cursor)
+    if after is not None:
+        quality, pk = after
+        faces = faces.filter(Q(quality__lt=quality) | Q(quality=quality, id__gt=pk))
+    rows = list(faces[: limit + 1])
+    last = rows[limit - 1] if len(rows) > limit else None
+    return UnnamedFacesPage(rows[:limit], f"{last.quality}_{last.id}" if last else None)
+
+
+# A person's own suggestions (the person page) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonSuggestions:
+    faces: list[Face]  # the most alike first
+    total: int
+
+
+def person_suggestions(*, user, person_id: int, limit: int = 24) -> PersonSuggestions:
+    """The faces suggested for the person ("Is this Anna?"), the most alike first."""
+    person = person_get(user=user, person_id=person_id)
+    suggested = Face.objects.for_user(user).filter(LIVE, person=person, state=Face.State.SUGGESTED)
+    faces = list(
+        suggested.select_related("photo")
+        .defer("embedding", "landmarks")
+        .order_by(F("similarity").desc(nulls_last=True), "id")[:limit]
+    )
+    total = len(faces) if len(faces) < limit else suggested.count()
+    return PersonSuggestions(faces, total)

@@ -33,12 +33,15 @@ from faces.forms import (
     WhoForm,
 )
 from faces.models import Face, FaceGroup, Person
-from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo
+from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
 
 GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
 GROUP_PAGE_FACES = 120
 REVIEW_GRID_PER_PERSON = 24
+# Faces shown of a group that asks "Are these N faces Anna?" (the review queue, the grid).
+QUESTION_SAMPLES = 8
+PERSON_SUGGESTIONS_SHOWN = 24
 
 
 # Access helpers: the only way these views reach a user's objects ---------------------------
@@ -96,10 +99,25 @@ def people(request: HttpRequest) -> HttpResponse:
     if request.htmx.target == "people-list":
         return render(request, "faces/people.html#people-list", context)
     context["groups"] = selectors.group_list_with_samples(user=request.user, limit=GROUPS_SHOWN, samples=GROUP_SAMPLES)
+    context["unnamed_count"] = selectors.unnamed_face_count(user=request.user)
     if request.htmx.target == "groups":
         return render(request, "faces/people.html#groups", context)
-    context["has_photos"] = request.user.photos.exists()
+    # Called by the template only for the empty page (a query saved on every other one).
+    context["has_photos"] = request.user.photos.exists
     return render(request, "faces/people.html", context)
+
+
+@login_required
+@require_safe
+def unnamed(request: HttpRequest) -> HttpResponse:
+    """Recognisable unknown faces that are in no group on the People page, the best first:
+    each one opens the face dialog to be named ("Load more" appends the next page)."""
+    page = selectors.unnamed_faces_page(user=request.user, cursor=request.GET.get("after"))
+    context = {"page": page}
+    if request.htmx and request.GET.get("after"):
+        return render(request, "faces/unnamed.html#face-page", context)
+    context["total"] = selectors.unnamed_face_count(user=request.user)
+    return render(request, "faces/unnamed.html", context)
 
 
 # Unnamed groups ----------------------------------------------------------------------------
@@ -153,16 +171,81 @@ def group_name(request: HttpRequest, group_id: int) -> HttpResponse:
                 change = services.group_name(user=request.user, group_id=group.id, **form.target())
     except ValidationError as exc:
         return failed(request, error_text(exc), redirect_to=back)
+    listed = selectors.group_is_listed(user=request.user, group_id=group.id)
+    return _group_answered(
+        request, _named_message(change, group.id), change, redirect_to=back if listed else reverse("faces:people")
+    )
+
+
+def _named_message(change: services.LabelsChange, group_id: int) -> str:
     name = change.named_person_name  # not loaded again: the person may be deleted by now
-    named = sum(1 for snap in change.faces if snap.group_id == group.id and snap.state == Face.State.UNKNOWN)
+    named = sum(1 for snap in change.faces if snap.group_id == group_id and snap.state == Face.State.UNKNOWN)
     message = f"Named {named} face{'s' if named != 1 else ''} {name}."
     if change.skipped_face_ids:
         message += (
             f" {len(change.skipped_face_ids)} left unknown: rejected for {name} before,"
             " or their photo already has them."
         )
-    listed = selectors.group_is_listed(user=request.user, group_id=group.id)
-    return done(request, message, change=change, redirect_to=back if listed else reverse("faces:people"))
+    return message
+
+
+def _group_region(request: HttpRequest) -> str:
+    """The review region an action on a whole group came from, redrawn: the card moves on, a
+    grid section goes (the counts out of band). "" elsewhere: the People page and the group
+    page redraw themselves on the facesChanged event."""
+    region = _face_region(request)
+    if region == "review-card":
+        return render_to_string(
+            "faces/review.html#card", _review_context(request, source=request.POST), request=request
+        )
+    if region == "review-group":
+        context = _review_context(request, source={"mode": "grid"})
+        return render_to_string("faces/review.html#grid-answered", context, request=request)
+    return ""
+
+
+def _group_answered(
+    request: HttpRequest, message: str, change: services.LabelsChange, *, redirect_to: str
+) -> HttpResponse:
+    return done(request, message, change=change, html=_group_region(request), redirect_to=redirect_to)
+
+
+def _group_question_failed(request: HttpRequest, message: str) -> HttpResponse:
+    """The question went meanwhile (answered in another tab, or the group changed): in the
+    review queue the region shows what is asked now, with the reason in the toast."""
+    html = _group_region(request)
+    if html:
+        return HttpResponse(html + toast(request, message, error=True))
+    return failed(request, message, redirect_to=reverse("faces:people"))
+
+
+@login_required
+@require_POST
+def group_question_confirm(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Yes to "Are these N faces Anna?": the group is named for Anna."""
+    group = _get_group(request, group_id)
+    try:
+        with owned():
+            change = services.group_question_confirm(user=request.user, group_id=group.id)
+    except ValidationError as exc:
+        return _group_question_failed(request, error_text(exc))
+    return _group_answered(request, _named_message(change, group.id), change, redirect_to=reverse("faces:people"))
+
+
+@login_required
+@require_POST
+def group_question_reject(request: HttpRequest, group_id: int) -> HttpResponse:
+    """No to "Are these N faces Anna?": remembered for each face; the group stays to be named."""
+    group = _get_group(request, group_id)
+    with owned():
+        asked = selectors.group_question_person(user=request.user, group_id=group.id)
+    try:
+        with owned():
+            change = services.group_question_reject(user=request.user, group_id=group.id)
+    except ValidationError as exc:
+        return _group_question_failed(request, error_text(exc))
+    message = f"Not {asked.name if asked else 'them'}: remembered. The faces stay together, to be named."
+    return _group_answered(request, message, change, redirect_to=reverse("faces:people"))
 
 
 @login_required
@@ -213,17 +296,47 @@ def _photo_page(request: HttpRequest, person: Person) -> dict:
     return {"tiles": page.tiles, "next_cursor": page.next_cursor}
 
 
+def _suggestions_context(request: HttpRequest, person: Person) -> dict:
+    with owned():
+        suggestions = selectors.person_suggestions(
+            user=request.user, person_id=person.id, limit=PERSON_SUGGESTIONS_SHOWN
+        )
+    return {"person": person, "suggestions": suggestions}
+
+
 @login_required
 @require_safe
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _get_person(request, person_id)
     if request.htmx.target == "person-heading":
         return render(request, "faces/person.html#heading", _heading_context(request, person))
+    if request.htmx.target == "person-suggestions":
+        return render(request, "faces/person.html#suggestions", _suggestions_context(request, person))
     context = {"person": person, **_photo_page(request, person)}
     if request.htmx and "after" in request.GET:
         return render(request, "faces/person.html#photo-page", context)
     context.update(_heading_context(request, person))
+    context.update(_suggestions_context(request, person))
     return render(request, "faces/person.html", context)
+
+
+@login_required
+@require_POST
+def person_confirm_suggestions(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "Yes, all N are Anna": every face suggested for the person is confirmed."""
+    person = _get_person(request, person_id)
+    back = reverse("faces:person", args=[person.id])
+    try:
+        with owned():
+            change = services.person_confirm_suggestions(user=request.user, person_id=person.id)
+    except ValidationError as exc:
+        return failed(request, error_text(exc), redirect_to=back)
+    count = len(change.faces)
+    html = ""
+    if _face_region(request) == "person-suggestions":
+        html = render_to_string("faces/person.html#suggestions", _suggestions_context(request, person), request=request)
+    message = f"Confirmed {count} face{'s' if count != 1 else ''} of {person.name}."
+    return done(request, message, change=change, html=html, redirect_to=back)
 
 
 def _heading_done(request: HttpRequest, person: Person, message: str) -> HttpResponse:
@@ -382,8 +495,9 @@ def face(request: HttpRequest, face_id: int) -> HttpResponse:
 
 
 def _face_region(request: HttpRequest) -> str:
-    """Where an htmx face action came from: the id of its hx-target less the face id
-    ("face-panel", "review-card", "review-face", "person-tile"); "" without htmx."""
+    """Where an htmx action came from: the id of its hx-target less the face or group id
+    ("face-panel", "review-card", "review-face", "review-group", "person-tile",
+    "person-suggestions"); "" without htmx."""
     if not request.htmx:
         return ""
     return (request.htmx.target or "").rstrip("0123456789").rstrip("-")
@@ -406,7 +520,23 @@ def _face_done(request: HttpRequest, face: Face, message: str, change: services.
         html = render_to_string("faces/review.html#grid-answered", context, request=request)
     elif region == "face-panel":
         fresh = _get_face(request, face.id)
-        html = render_to_string("faces/face.html#panel", _panel_context(request, fresh), request=request)
+        context = _panel_context(request, fresh)
+        # Opened from the Unnamed faces list: the answered face leaves it (out of band; only
+        # there, as htmx reports an out-of-band target missing from the page as an error).
+        context["leaves_unnamed"] = (
+            context["next"].startswith(reverse("faces:unnamed"))
+            and face.state == Face.State.UNKNOWN
+            and fresh.state != Face.State.UNKNOWN
+        )
+        html = render_to_string("faces/face.html#panel", context, request=request)
+    elif region == "person-suggestions" and face.person_id:
+        # A suggestion answered on the person's page: the block is redrawn with its count and
+        # its "Yes, all N" (the person is the one the face was suggested for).
+        html = render_to_string(
+            "faces/person.html#suggestions",
+            _suggestions_context(request, _get_person(request, face.person_id)),
+            request=request,
+        )
     # "person-tile": the face leaves the person's page; the empty answer removes its tile.
     return done(
         request, message, change=change, html=html, redirect_to=reverse("faces:face", args=[face.id]), repeatable=True
@@ -497,22 +627,29 @@ def face_not_a_face(request: HttpRequest, face_id: int) -> HttpResponse:
 
 
 def _review_context(request: HttpRequest, source=None) -> dict:
+    """The queue: the groups that ask about someone first (one answer settles a whole group),
+    then the single faces, the person with the most suggestions first."""
     source = source if source is not None else request.GET
     mode = "grid" if source.get("mode") == "grid" else "one"
+    questions = selectors.group_questions(user=request.user, samples=QUESTION_SAMPLES)
     items = selectors.review_queue(user=request.user, faces_per_person=REVIEW_GRID_PER_PERSON if mode == "grid" else 24)
-    queue = [(item, face) for item in items for face in item.faces]
+    queue = [(None, None, group) for group in questions.groups]
+    queue += [(item, face, None) for item in items for face in item.faces]
     try:
         position = max(0, int(source.get("i", 0)))
     except (TypeError, ValueError):
         position = 0
     position = min(position, max(len(queue) - 1, 0))
-    current = queue[position] if queue else None
+    current = queue[position] if queue else (None, None, None)
     return {
         "mode": mode,
+        "groups": questions.groups,
+        "questions": questions.total,
         "items": items,
         "remaining": sum(item.count for item in items),
-        "current_item": current[0] if current else None,
-        "current_face": current[1] if current else None,
+        "current_item": current[0],
+        "current_face": current[1],
+        "current_group": current[2],
         "position": position,
         "card_url": f"{reverse('faces:review')}?i={position}",
         "has_prev": position > 0,
@@ -528,6 +665,8 @@ def review(request: HttpRequest) -> HttpResponse:
         return render(request, "faces/review.html#card", context)
     if request.htmx.target == "review-grid":
         return render(request, "faces/review.html#grid", context)
+    # The names offered in "Someone else?" under a group question (none asked: not needed).
+    context["person_names"] = selectors.person_names(user=request.user) if context["questions"] else []
     return render(request, "faces/review.html", context)
 
 

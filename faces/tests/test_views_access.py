@@ -19,13 +19,13 @@ ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group"}
 POST_ONLY = {
     p.name
     for p in faces_urls.urlpatterns
-    if p.name not in {"people", "review", "photo_filter", "person", "face", "group", "person_merge"}
+    if p.name not in {"people", "review", "photo_filter", "unnamed", "person", "face", "group", "person_merge"}
 }
 
 
 def patterns_with_ids() -> list[URLPattern]:
     found = [p for p in faces_urls.urlpatterns if set(p.pattern.converters) & set(ID_KWARGS)]
-    assert len(found) >= 15  # the list comes from the URLconf; this guards against it coming back empty
+    assert len(found) >= 21  # the list comes from the URLconf; this guards against it coming back empty
     return found
 
 
@@ -47,6 +47,8 @@ def checksum(owner) -> str:
 @pytest.fixture
 def alice_ids(alice):
     cast = make_cast(alice)
+    # The group asks about her person, so a leaked "yes" or "no" to it would change her data.
+    FaceGroup.objects.filter(pk=cast.group.pk).update(suggested_person=cast.person, suggested_score=0.42)
     return {"person": cast.person.id, "face": cast.suggested.id, "group": cast.group.id, "cast": cast}
 
 
@@ -180,11 +182,14 @@ def test_bobs_pages_show_nothing_of_alices(alice_ids, bob_client):
         reverse("faces:review"),
         reverse("faces:review") + "?mode=grid",
         reverse("faces:photo_filter"),
+        reverse("faces:unnamed"),
     ):
         html = bob_client.get(url).content.decode()
         assert ">Anna<" not in html and ">Ben<" not in html and 'value="Anna"' not in html
         assert reverse("faces:group_name", args=[cast.group.id]) not in html
+        assert reverse("faces:group_question_confirm", args=[cast.group.id]) not in html
         assert reverse("faces:face_confirm", args=[cast.suggested.id]) not in html
+        assert reverse("faces:face", args=[cast.unknown.id]) not in html
 
 
 # CSRF and safe methods ---------------------------------------------------------------------
