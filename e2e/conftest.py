@@ -110,13 +110,14 @@ def _fresh_rate_limits():
 @pytest.fixture
 def screenshots():
     """`shoot(page, name)` saves desktop and phone screenshots of the page when
-    SMARTGALLERY_SCREENSHOTS=1 (docs/screenshots/<name>-desktop.png and -phone.png)."""
+    SMARTGALLERY_SCREENSHOTS=1 (docs/screenshots/<name>-desktop.png and -phone.png);
+    `shoot(page, name, show=locator)` scrolls that part of the page to the top first."""
     from e2e.helpers import save_screenshots
 
     enabled = os.environ.get("SMARTGALLERY_SCREENSHOTS", "") not in ("", "0", "false")
 
-    def shoot(page, name: str) -> None:
+    def shoot(page, name: str, show=None) -> None:
         if enabled:
-            save_screenshots(page, name, SCREENSHOT_DIR)
+            save_screenshots(page, name, SCREENSHOT_DIR, show=show)
 
     return shoot

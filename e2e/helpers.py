@@ -9,7 +9,7 @@ from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.tests.flows import CODE_RE
 
@@ -126,15 +126,26 @@ def assert_accessible(page: Page, label: str) -> list[dict]:
 BLUR_IMAGES = "on => document.querySelectorAll('img').forEach(img => { img.style.filter = on ? 'blur(7px)' : ''; })"
 
 
-def save_screenshots(page: Page, name: str, folder: Path) -> None:
+# Scrolls an element to the top of the window, just under the sticky header.
+SCROLL_UNDER_HEADER = """element => {
+    element.scrollIntoView({block: "start"});
+    const header = document.querySelector(".topbar");
+    window.scrollBy(0, -((header ? header.getBoundingClientRect().height : 0) + 8));
+}"""
+
+
+def save_screenshots(page: Page, name: str, folder: Path, show: Locator | None = None) -> None:
     """The visible viewport (not the full page) on a desktop and a phone, as 256-colour PNGs
-    to keep the files small."""
+    to keep the files small. `show`: the part of the page to show, scrolled to the top of the
+    window at each size (the same scroll offset lands elsewhere on a phone)."""
     folder.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size or DESKTOP
     page.evaluate(BLUR_IMAGES, True)
     try:
         for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(viewport)
+            if show is not None:
+                show.evaluate(SCROLL_UNDER_HEADER)
             page.wait_for_timeout(150)
             path = folder / f"{name}-{label}.png"
             page.screenshot(path=str(path), animations="disabled", caret="initial")
