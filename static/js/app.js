@@ -202,6 +202,40 @@
     scheduleTicks(now);
   }
 
+  // A click that changes something (a POST) and a refresh of the region it sits in must not
+  // cross: a region redrawn while the POST is in flight detaches the form that sent it, and
+  // htmx then puts the answer (its toast, the redrawn card) into that detached copy, where
+  // nobody sees it. So while a POST is in flight a refresh (on recognitionTick or facesChanged)
+  // neither starts nor, if it started before, swaps its answer in: the POST's own facesChanged
+  // refreshes the page once its answer is in. A POST counts until its answer is being put in
+  // the page (beforeOnLoad), which is when the refreshes it triggers start.
+  var writing = [];
+
+  function forget(element) {
+    var at = writing.indexOf(element);
+    if (at >= 0) writing.splice(at, 1);
+  }
+
+  function isRefresh(detail) {
+    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    return !!trigger && (trigger.type === "recognitionTick" || trigger.type === "facesChanged");
+  }
+
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var verb = ((event.detail.requestConfig && event.detail.requestConfig.verb) || "get").toLowerCase();
+    if (verb !== "get") writing.push(event.target);
+    else if (writing.length && isRefresh(event.detail)) event.preventDefault();
+  });
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (writing.length && isRefresh(event.detail)) event.detail.shouldSwap = false;
+  });
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    forget(event.target);
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    forget(event.target);
+  });
+
   document.body.addEventListener("facesChanged", startTicks);
   try {
     var since = parseInt(window.sessionStorage.getItem(TICK_KEY), 10);
