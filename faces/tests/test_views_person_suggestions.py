@@ -113,8 +113,10 @@ def test_one_answer_redraws_the_block_with_the_new_count(alice_client, alice):
     assert "Yes, all 2 are Anna" in html and reverse("faces:face_confirm", args=[first.id]) not in html
     assert "Not Anna: remembered." in html
     assert FaceRejection.objects.filter(face=first, person=anna).exists()
+    # One left: it is answered on its face, with no button for "all" of one.
     html = alice_client.post(reverse("faces:face_confirm", args=[second.id]), **BLOCK).content.decode()
-    assert "Yes, it is Anna" in html and reverse("faces:face_confirm", args=[third.id]) in html
+    assert "Yes, all" not in html and confirm_all(anna) not in html
+    assert reverse("faces:face_confirm", args=[third.id]) in html and "1 suggestion<" in html
 
 
 @pytest.mark.django_db
