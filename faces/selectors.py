@@ -7,7 +7,7 @@ user's raise DoesNotExist (views turn that into 404), exactly like the services.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import faiss
@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Cast, Lower, RowNumber
 from django.db.models.query import prefetch_related_objects
 
+from faces import outliers
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
@@ -107,6 +108,76 @@ def person_photos(*, user, person_id: int, cursor: str | None = None, limit: int
     for face in faces:
         face_of.setdefault(face.photo_id, face)
     return PersonPhotoPage([(photo, face_of.get(photo.id)) for photo in page.photos], page.next_cursor)
+
+
+@dataclass(frozen=True)
+class OutlierPage:
+    faces: list[Face]  # the least like her other confirmed faces first, each with `.likeness`
+    total: int  # her named faces that were compared
+    references: int  # her confirmed faces they were compared with
+    not_compared: int  # named faces without a face print of the model the others have
+    next_offset: int | None
+
+
+OUTLIER_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
+
+
+def person_outlier_ranking(*, user, person_id: int) -> tuple[list[int], dict[int, float | None], int, int]:
+    """The person's named faces (confirmed and automatic, photos not in the trash), ranked by
+    how little they look like her *other* confirmed faces (faces/outliers.py), lowest first:
+    (face ids, face id -> score (None: nothing to compare with), references, not compared).
+
+    Reads only this person's faces: 2 queries. Her faces are compared with the face prints of
+    the model most of her confirmed faces have (the rest are counted in `not compared`:
+    faces of another model cannot be compared); a confirmed face that the recognition index
+    would leave out (not recognisable) is scored but is nobody's reference.
+    """
+    person = person_get(user=user, person_id=person_id)
+    rows = list(
+        Face.objects.for_user(user)
+        .filter(LIVE, person=person, state__in=OUTLIER_STATES)
+        .order_by("id")
+        .values_list("id", "state", "recognisable", "model_id", "embedding")
+    )
+    models = Counter(m for _, state, _, m, e in rows if e is not None and state == Face.State.CONFIRMED)
+    models = models or Counter(m for *_, m, e in rows if e is not None)
+    if not models:
+        return [], {}, 0, len(rows)
+    # Most confirmed faces; on a tie the model of the newest of them (ids only grow).
+    newest = {m: i for i, _, _, m, e in rows if e is not None}
+    model_id = max(models, key=lambda m: (models[m], newest[m]))
+    dims = Counter(len(e) for *_, m, e in rows if e is not None and m == model_id)
+    dim_bytes = dims.most_common(1)[0][0]
+    usable = [r for r in rows if r[4] is not None and r[3] == model_id and len(r[4]) == dim_bytes]
+    ids = np.array([r[0] for r in usable], dtype=np.int64)
+    references = np.array([r[1] == Face.State.CONFIRMED and r[2] for r in usable], dtype=bool)
+    scores = outliers.leave_one_out_scores(decode_vectors([r[4] for r in usable], dim_bytes // 4), references)
+    order = outliers.ranking(scores, ids)
+    score_of = {int(ids[i]): None if np.isnan(scores[i]) else round(float(scores[i]), 4) for i in order}
+    return [int(ids[i]) for i in order], score_of, int(references.sum()), len(rows) - len(usable)
+
+
+def person_outliers(*, user, person_id: int, offset: int = 0, limit: int = 60) -> OutlierPage:
+    """One page of `person_outlier_ranking`, the faces with their photos: 3 queries. Offset
+    pages: the order is computed, so there is no key to page on, and a person's faces are
+    few next to a library."""
+    ranked, score_of, references, not_compared = person_outlier_ranking(user=user, person_id=person_id)
+    offset = max(0, offset)
+    wanted = ranked[offset : offset + limit]
+    faces = (
+        Face.objects.for_user(user).filter(pk__in=wanted).select_related("photo").defer("embedding", "landmarks")
+        if wanted
+        else Face.objects.none()
+    )
+    by_id = {face.id: face for face in faces}
+    page = []
+    for face_id in wanted:
+        face = by_id.get(face_id)
+        if face is not None:  # gone between the two reads
+            face.likeness = score_of[face_id]
+            page.append(face)
+    next_offset = offset + limit if len(ranked) > offset + limit else None
+    return OutlierPage(page, len(ranked), references, not_compared, next_offset)
 
 
 @dataclass(frozen=True)

@@ -445,6 +445,82 @@ def person_confirm_suggestions(*, user, person_id: int) -> LabelsChange:
     return change
 
 
+def _picked_faces_of(user, person: Person, face_ids: Sequence[int], *, change: LabelsChange) -> list[Face]:
+    """The picked faces (all the user's, or Face.DoesNotExist) that are still `person`'s; the
+    others (named or corrected in the meantime) are left as they are and reported."""
+    faces = _faces(user, face_ids)
+    if not faces:
+        raise ValidationError("Pick at least one face.")
+    mine = [f for f in faces if f.person_id == person.id and f.state in NAMED_STATES]
+    change.skipped_face_ids.extend(f.id for f in faces if f not in mine)
+    if not mine:
+        raise ValidationError(f"These faces are no longer {person.name}'s; the page shows them as they are now.")
+    return mine
+
+
+@atomic_with_retry
+def person_faces_move(
+    *, user, person_id: int, face_ids: Sequence[int], to_person_id: int | None = None, name: str | None = None
+) -> LabelsChange:
+    """ "These are not Anna, they are Ben": move faces the user picked from one person to another
+    (an existing one, or a new one by name), confirmed, as `face_assign` does for one face, in
+    one transaction and one Undo. Faces that are no longer the person's are left alone and
+    reported in `skipped_face_ids`.
+
+    Only ever the user's own choice: nothing in the system moves a confirmed face (the
+    "Faces that may not be Anna" page only ranks them, selectors.person_outlier_ranking).
+    """
+    change = LabelsChange()
+    if to_person_id is not None:
+        if int(to_person_id) == int(person_id):
+            raise ValidationError("Pick someone else: the faces are already this person's.")
+        # Both persons locked in id order (module rule), then the target checked as a target:
+        # one deleted or merged meanwhile is PERSON_GONE, another user's is DoesNotExist.
+        locked = {
+            p.id: p
+            for p in Person.objects.for_user(user)
+            .select_for_update()
+            .filter(pk__in=[int(person_id), int(to_person_id)])
+            .order_by("id")
+        }
+        if int(person_id) not in locked:
+            raise Person.DoesNotExist("Person matching query does not exist.")
+        source = locked[int(person_id)]
+        target = _person_or_new(user, person_id=int(to_person_id), name=None, change=change)
+    else:
+        # A typed name resolves under the owner's row lock (see _person_or_new), taken before
+        # the person rows as there.
+        target = _person_or_new(user, person_id=None, name=name, change=change)
+        source = _person(user, person_id)
+        if target.id == source.id:
+            raise ValidationError("Pick someone else: the faces are already this person's.")
+    faces = _picked_faces_of(user, source, face_ids, change=change)
+    removed = FaceRejection.objects.filter(face__in=faces, person=target)
+    change.rejections_removed.extend(removed.order_by("face_id").values_list("face_id", "person_id"))
+    removed.delete()
+    _release_photo_mates(faces, target, change=change)
+    _set_faces(faces, user=user, state=Face.State.CONFIRMED, person=target, change=change)
+    _refresh_covers([source.id, target.id])
+    _labels_changed(user.pk)
+    return change
+
+
+@atomic_with_retry
+def person_faces_reject(*, user, person_id: int, face_ids: Sequence[int]) -> LabelsChange:
+    """ "Not Anna" for each face the user picked from her: remembered for each, and each becomes
+    unknown (its next candidate, if any, comes from the re-match), as `face_not_this_person`
+    does for one face. Faces that are no longer hers are left alone and reported."""
+    person = _person(user, person_id)
+    change = LabelsChange()
+    faces = _picked_faces_of(user, person, face_ids, change=change)
+    for face in faces:
+        _reject(face, person.id, change=change)
+    _set_faces(faces, user=user, state=Face.State.UNKNOWN, person=None, change=change)
+    _refresh_cover(person)
+    _labels_changed(user.pk)
+    return change
+
+
 @atomic_with_retry
 def person_merge(*, user, person_id: int, into_person_id: int) -> LabelsChange:
     """Merge `person_id` into `into_person_id`: its faces and "not this person" rows move over.
@@ -756,6 +832,8 @@ __all__ = [
     "person_confirm_suggestions",
     "person_create",
     "person_delete",
+    "person_faces_move",
+    "person_faces_reject",
     "person_hide",
     "person_merge",
     "person_rename",

@@ -42,6 +42,7 @@ REVIEW_GRID_PER_PERSON = 24
 # Faces shown of a group that asks "Are these N faces Anna?" (the review queue, the grid).
 QUESTION_SAMPLES = 8
 PERSON_SUGGESTIONS_SHOWN = 24
+OUTLIERS_PAGE = 60
 
 
 # Access helpers: the only way these views reach a user's objects ---------------------------
@@ -468,6 +469,92 @@ def person_delete(request: HttpRequest, person_id: int) -> HttpResponse:
         change = services.person_delete(user=request.user, person_id=person.id)
     return done_elsewhere(
         request, f"Deleted {person.name}; their faces are unknown again.", change=change, to=reverse("faces:people")
+    )
+
+
+# Faces that may not belong to a person ------------------------------------------------------
+
+
+def _offset(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.GET.get("offset", 0)))
+    except ValueError:
+        return 0
+
+
+@login_required
+@require_safe
+def person_outliers(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "Faces that may not be Anna": her named faces, the least like her other confirmed faces
+    first, a page at a time ("Show more faces" adds the next page into the same form, so a
+    selection can span pages). It only asks: nothing here moves a face until the user does."""
+    person = _get_person(request, person_id)
+    offset = _offset(request)
+    with owned():
+        page = selectors.person_outliers(user=request.user, person_id=person.id, offset=offset, limit=OUTLIERS_PAGE)
+    context = {"person": person, "page": page, "page_offset": offset, "form": WhoForm(user=request.user)}
+    if request.htmx and offset:
+        return render(request, "faces/person_outliers.html#face-page", context)
+    context["person_names"] = selectors.person_names(user=request.user)
+    return render(request, "faces/person_outliers.html", context)
+
+
+def _faces_done(request: HttpRequest, person: Person, change: services.LabelsChange, message: str) -> HttpResponse:
+    if change.skipped_face_ids:
+        count = len(change.skipped_face_ids)
+        message += f" {count} {'were' if count != 1 else 'was'} no longer {person.name}'s and stayed as they are."
+    return done(request, message, change=change, redirect_to=reverse("faces:person_outliers", args=[person.id]))
+
+
+@login_required
+@require_POST
+def person_outliers_move(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Move the picked faces (`face`, repeated) to another person (`person`) or a name (`name`)."""
+    person = _get_person(request, person_id)
+    back = reverse("faces:person_outliers", args=[person.id])
+    form = WhoForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return failed(request, " ".join(form.non_field_errors()) or "Type a name.", redirect_to=back)
+    face_ids = _picked_faces(request)
+    if not face_ids:
+        return failed(request, "Pick the faces to move.", redirect_to=back)
+    target = form.target()
+    try:
+        with owned():
+            change = services.person_faces_move(
+                user=request.user,
+                person_id=person.id,
+                face_ids=face_ids,
+                to_person_id=target.get("person_id"),
+                name=target.get("name"),
+            )
+    except ValidationError as exc:
+        return failed(request, error_text(exc), redirect_to=back)
+    moved = sum(1 for snap in change.faces if snap.person_id == person.id)
+    name = change.named_person_name  # not loaded again: the person may be deleted by now
+    return _faces_done(request, person, change, f"Moved {moved} face{'s' if moved != 1 else ''} to {name}.")
+
+
+@login_required
+@require_POST
+def person_outliers_reject(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "Not <person>" for each picked face (`face`, repeated)."""
+    person = _get_person(request, person_id)
+    face_ids = _picked_faces(request)
+    if not face_ids:
+        return failed(
+            request,
+            "Pick the faces that are not this person.",
+            redirect_to=reverse("faces:person_outliers", args=[person.id]),
+        )
+    try:
+        with owned():
+            change = services.person_faces_reject(user=request.user, person_id=person.id, face_ids=face_ids)
+    except ValidationError as exc:
+        return failed(request, error_text(exc), redirect_to=reverse("faces:person_outliers", args=[person.id]))
+    count = sum(1 for snap in change.faces if snap.person_id == person.id)
+    return _faces_done(
+        request, person, change, f"Not {person.name}: {count} face{'s' if count != 1 else ''}, remembered."
     )
 
 

@@ -73,6 +73,12 @@ FOREIGN_CALLS = {
     "person_delete": lambda u, c: services.person_delete(user=u, person_id=c["person"].id),
     "group_name": lambda u, c: services.group_name(user=u, group_id=c["group"].id, name="X"),
     "group_dismiss": lambda u, c: services.group_dismiss(user=u, group_id=c["group"].id),
+    "person_faces_move": lambda u, c: services.person_faces_move(
+        user=u, person_id=c["person"].id, face_ids=[c["face"].id], name="X"
+    ),
+    "person_faces_reject": lambda u, c: services.person_faces_reject(
+        user=u, person_id=c["person"].id, face_ids=[c["face"].id]
+    ),
 }
 
 

@@ -16,10 +16,12 @@ from faces.tests.viewdata import hx, make_cast
 from smartgallery.tests.factories import FaceFactory, PersonFactory
 
 ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group"}
+# Pages answered by GET only (a POST is 405); person_merge answers both.
+GET_ONLY = {"person", "face", "group", "person_outliers"}
 POST_ONLY = {
     p.name
     for p in faces_urls.urlpatterns
-    if p.name not in {"people", "review", "photo_filter", "unnamed", "person", "face", "group", "person_merge"}
+    if p.name not in {"people", "review", "photo_filter", "unnamed", "person_merge", *GET_ONLY}
 }
 
 
@@ -67,6 +69,7 @@ def hostile_post_data(alice_ids, bob_ids) -> dict:
         "into": bob_ids["person"],
         "all": "1",
         "birth_date": "2000-01-01",
+        "face": [bob_ids["face"], bob_ids["cast"].unknown.id],
     }
 
 
@@ -83,7 +86,7 @@ def test_bob_gets_404_on_alices_ids_and_changes_nothing(pattern, htmx, alice, al
         assert get.status_code == 405
     else:
         assert get.status_code == 404
-    assert post.status_code == 404 if pattern.name not in {"person", "face", "group"} else post.status_code == 405
+    assert post.status_code == 404 if pattern.name not in GET_ONLY else post.status_code == 405
     assert checksum(alice) == before
 
 
@@ -130,6 +133,17 @@ def test_bob_cannot_put_his_face_into_alices_person(alice, alice_ids, bob, bob_i
             reverse("faces:group_name", args=[bob_ids["group"]]),
             {"name": "X", "face": [alice_ids["cast"].group.faces.first().id]},
         ),
+        # Faces that may not belong: alice's person as the target, alice's faces in bob's selection.
+        (
+            reverse("faces:person_outliers_move", args=[bob_ids["person"]]),
+            {"person": alice_ids["person"], "face": [bob_face]},
+        ),
+        (reverse("faces:person_outliers_move", args=[bob_ids["person"]]), {"name": "X", "face": [alice_ids["face"]]}),
+        (
+            reverse("faces:person_outliers_move", args=[bob_ids["person"]]),
+            {"name": "X", "face": [bob_face, alice_ids["face"]]},
+        ),
+        (reverse("faces:person_outliers_reject", args=[bob_ids["person"]]), {"face": [bob_face, alice_ids["face"]]}),
     ]
     for url, data in attempts:
         for headers in ({}, hx()):
