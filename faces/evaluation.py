@@ -205,6 +205,59 @@ def largest(faces: Iterable, *, box: Callable = lambda f: f.box):
     return best
 
 
+def poison_choice(count: int, fraction: float) -> list[int]:
+    """Positions (of `count` candidates in a fixed order) of the faces deliberately confirmed to
+    the wrong person: round(fraction * count) of them, at least one, spread evenly.
+    Deterministic, so two runs (or two packs) poison the same faces."""
+    if not 0 <= fraction < 1:
+        raise EvaluationError("--poison is a fraction: at least 0 and below 1")
+    if fraction == 0 or count == 0:
+        return []
+    wanted = max(1, round(fraction * count))
+    return [int((j + 0.5) * count / wanted) for j in range(wanted)]
+
+
+def lookalike(best_by_person: Mapping[int, float], *, exclude: int | None) -> int | None:
+    """The person a wrong confirmation most plausibly goes to: the one (not `exclude`, the truth)
+    whose confirmed faces the face looks most like (ties: the lower id). None when nobody else."""
+    others = [(score, -person) for person, score in best_by_person.items() if person != exclude]
+    return -max(others)[1] if others else None
+
+
+def poison_summary(ranks: Sequence[tuple[int | None, int]], *, top: int = 10) -> dict[str, float | int]:
+    """How the poisoned faces rank in their (wrong) person's outlier list.
+
+    ranks: (1-based rank or None when not listed, list length) per poisoned face.
+    - poison_found_top10 / poison_recall_top10: how many are among the first `top`;
+    - poison_recall_top1 / _top3: the same for the first one and three;
+    - poison_chance_top10 / _top3: what a list in random order would find (mean of
+      min(top, n) / n): with short lists, the first ten hold most of a person's faces anyway;
+    - poison_median_rank, poison_median_list: for the spread.
+    """
+    listed = [r for r, _ in ranks if r is not None]
+    found = sum(1 for r in listed if r <= top)
+    total = len(ranks)
+
+    def median(values: Sequence[int]) -> float:
+        ordered = sorted(values)
+        if not ordered:
+            return 0.0
+        mid = len(ordered) // 2
+        return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    return {
+        "poison_total": total,
+        "poison_found_top10": found,
+        "poison_recall_top10": ratio(found, total, empty=1.0),
+        "poison_recall_top3": ratio(sum(1 for r in listed if r <= 3), total, empty=1.0),
+        "poison_recall_top1": ratio(sum(1 for r in listed if r == 1), total, empty=1.0),
+        "poison_chance_top10": ratio(sum(min(top, n) / n for _, n in ranks if n), total, empty=1.0),
+        "poison_chance_top3": ratio(sum(min(3, n) / n for _, n in ranks if n), total, empty=1.0),
+        "poison_median_rank": median([r if r is not None else n + 1 for r, n in ranks]),
+        "poison_median_list": median([n for _, n in ranks]),
+    }
+
+
 # The run ------------------------------------------------------------------------------------
 
 
@@ -234,18 +287,25 @@ def evaluate(
     runner: Runner,
     progress: Progress = lambda message: None,
     simulate_user: bool = False,
+    poison: float = 0.0,
 ) -> Report:
     """Run the whole simulation with a throwaway user; always deletes the user afterwards.
 
     simulate_user: instead of naming K faces per identity and scoring the rest, a user names
     every scored face with the fewest actions it can find (`_simulate`); K and the held-out
     identities do not apply.
+    poison: after the scoring, this fraction of the scored faces is confirmed to the wrong
+    person, and the report says where they rank in that person's "Faces that may not be X"
+    list (`_poison`).
     """
     from accounts.models import User
     from accounts.services import user_delete
 
     if labels_per_person < 1:
         raise EvaluationError("--labels-per-person must be at least 1")
+    if poison and simulate_user:
+        raise EvaluationError("--poison does not apply to --simulate-user")
+    poison_choice(0, poison)  # checks the fraction before anything is uploaded
     dataset = dataset_scan(folder)
     held_out = set() if simulate_user else set(unlabelled_choice(list(dataset.identities), unlabelled_identities))
     started = time.monotonic()
@@ -258,7 +318,7 @@ def evaluate(
             if simulate_user:
                 report = _simulate(user, dataset, runner, progress, started)
             else:
-                report = _evaluate(user, dataset, labels_per_person, held_out, runner, progress, started)
+                report = _evaluate(user, dataset, labels_per_person, held_out, runner, progress, started, poison)
     finally:
         # Also on errors and Ctrl-C: the account service removes rows now, files after commit.
         user_delete(user=user)
@@ -311,7 +371,16 @@ def _upload(user, dataset: Dataset, runner: Runner, progress: Progress):
     return samples, photos_by_id, status, ingest_seconds
 
 
-def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner, progress: Progress, started: float):
+def _evaluate(
+    user,
+    dataset: Dataset,
+    k: int,
+    held_out: set[str],
+    runner: Runner,
+    progress: Progress,
+    started: float,
+    poison: float = 0.0,
+):
     from faces import services
     from faces.models import Face, FaceGroup
     from gallery.models import Photo
@@ -396,6 +465,10 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
 
     other_faces = [f for f in faces.values() if f.id not in truth and f.id not in references]
     model_ids = Counter(Face.objects.filter(owner=user).exclude(model_id="").values_list("model_id", flat=True))
+    # Last, as it changes the labels: everything above is scored as without it.
+    poisoned = _poison(user, samples, references, person_ids, held_out, poison, runner, progress) if poison else {}
+    if poisoned:
+        cases.extend(poisoned.pop("cases"))
     seconds = time.monotonic() - started
     photos = len(photos_by_id)
     values = {
@@ -424,8 +497,112 @@ def _evaluate(user, dataset: Dataset, k: int, held_out: set[str], runner: Runner
         "photos_per_second": round(photos / ingest_seconds, 2) if ingest_seconds > 0 else 0.0,
         "model_id": model_ids.most_common(1)[0][0] if model_ids else "",
         "mode": runner.label,
+        **poisoned,
     }
     return Report(values, cases)
+
+
+def _poison(
+    user,
+    samples: Sequence[Sample],
+    references: set[int],
+    person_ids: Mapping[str, int],
+    held_out: set[str],
+    fraction: float,
+    runner: Runner,
+    progress: Progress,
+) -> dict:
+    """--poison: a wrong confirmation, as a user makes one by accepting a look-alike. A fixed
+    `fraction` of the scored faces (named identities, in file order, spread evenly) is
+    confirmed with `face_assign` to the named person they look most like other than their own;
+    the re-match runs (a poisoned person attracts more faces of the wrong human, as it would),
+    and each poisoned face's rank in its person's outlier list is read from the same selector
+    the page uses. Returns poison_summary's values, and a case per face not in the first ten."""
+    import numpy as np
+
+    from faces import selectors, services
+    from faces.models import Face
+    from faces.recognition_model import decode_vectors
+
+    names = {pid: name for name, pid in person_ids.items()}
+    identity_of = {s.face_id: s.identity for s in samples if s.face_id is not None and s.identity is not None}
+    candidates, seen = [], set()
+    for sample in samples:  # identities in sorted order, files by name
+        if sample.identity is None or sample.identity in held_out or sample.face_id is None:
+            continue
+        if sample.face_id in references or sample.face_id in seen:
+            continue
+        seen.add(sample.face_id)
+        candidates.append(sample)
+    prints = dict(
+        Face.objects.filter(owner=user, pk__in=[s.face_id for s in candidates], embedding__isnull=False).values_list(
+            "id", "embedding"
+        )
+    )
+    candidates = [s for s in candidates if s.face_id in prints]
+    chosen = [candidates[i] for i in poison_choice(len(candidates), fraction)]
+    rows = list(
+        Face.objects.filter(owner=user, state=Face.State.CONFIRMED, person_id__in=list(names), embedding__isnull=False)
+        .order_by("id")
+        .values_list("person_id", "embedding")
+    )
+    dim = len(rows[0][1]) // 4 if rows else 0
+    rows = [r for r in rows if len(r[1]) == dim * 4]
+    owners = np.array([r[0] for r in rows], dtype=np.int64)
+    confirmed = decode_vectors([r[1] for r in rows], dim)
+    poisoned: list[tuple[Sample, int]] = []
+    for sample in chosen:
+        vector = decode_vectors([prints[sample.face_id]], dim)[0] if len(prints[sample.face_id]) == dim * 4 else None
+        if vector is None:
+            continue
+        sims = confirmed @ vector
+        best: dict[int, float] = {}
+        for person, sim in zip(owners.tolist(), sims.tolist(), strict=True):
+            best[person] = max(best.get(person, -1.0), sim)
+        wrong = lookalike(best, exclude=person_ids.get(sample.identity))
+        if wrong is not None:
+            services.face_assign(user=user, face_id=sample.face_id, person_id=wrong)
+            poisoned.append((sample, wrong))
+    progress(f"Confirmed {len(poisoned)} faces to the wrong person (--poison {fraction}); waiting for the re-match")
+    runner.wait_rebuilt(user.pk, progress)
+
+    ranked = {pid: selectors.person_outlier_ranking(user=user, person_id=pid) for pid in {w for _, w in poisoned}}
+    ranks, cases = [], []
+    for sample, wrong in poisoned:
+        order, scores, _, _ = ranked[wrong]
+        rank = order.index(sample.face_id) + 1 if sample.face_id in order else None
+        ranks.append((rank, len(order)))
+        if rank is None or rank > 10:
+            cases.append(
+                {
+                    "kind": "poison_missed",
+                    "photo": f"{sample.path.parent.name}/{sample.path.name}",
+                    "expected": sample.identity,
+                    "got": names[wrong],
+                    "state": "confirmed",
+                    "similarity": scores.get(sample.face_id),
+                    "margin": None,
+                    "rank": rank,
+                    "listed": len(order),
+                }
+            )
+    # Faces the re-match then named for a poisoned person that are someone else's: the harm the
+    # list is for. How many are in its first ten, next to the poisoned faces themselves.
+    poison_ids = {s.face_id for s, _ in poisoned}
+    followers = [
+        (order.index(face_id) + 1)
+        for pid, (order, _, _, _) in ranked.items()
+        for face_id in order
+        if face_id not in poison_ids and identity_of.get(face_id) not in (None, names[pid])
+    ]
+    return {
+        "poison_fraction": fraction,
+        "poison_persons": len(ranked),
+        **poison_summary(ranks),
+        "poison_followers": len(followers),
+        "poison_followers_top10": sum(1 for rank in followers if rank <= 10),
+        "cases": cases,
+    }
 
 
 def _simulate(user, dataset: Dataset, runner: Runner, progress: Progress, started: float) -> Report:

@@ -22,13 +22,14 @@ TOP_K = 3
 CHUNK = 1024
 
 
-def leave_one_out_scores(vectors: np.ndarray, references: np.ndarray, *, top_k: int = TOP_K) -> np.ndarray:
+def leave_one_out_scores(vectors: np.ndarray, references: np.ndarray, *, top_k: int | None = None) -> np.ndarray:
     """Each row's mean of its `top_k` best similarities to the reference rows other than itself.
 
     vectors: (n, d) unit vectors; references: (n,) bools, the rows compared against (the
     person's confirmed faces). NaN for a row with no other reference to compare with.
-    top_k 0 or less: the mean over all the other references.
+    top_k: TOP_K when None; 0 or less: the mean over all the other references.
     """
+    top_k = TOP_K if top_k is None else top_k
     n = len(vectors)
     scores = np.full(n, np.nan, dtype=np.float64)
     ref_rows = np.flatnonzero(references)

@@ -200,6 +200,35 @@ def test_largest_face_by_box_area():
     assert evaluation.largest([]) is None
 
 
+def test_poisoned_faces_are_spread_evenly_and_at_least_one():
+    assert evaluation.poison_choice(100, 0.05) == [10, 30, 50, 70, 90]
+    assert evaluation.poison_choice(100, 0.05) == evaluation.poison_choice(100, 0.05)
+    assert evaluation.poison_choice(7, 0.05) == [3]
+    assert evaluation.poison_choice(0, 0.05) == [] and evaluation.poison_choice(50, 0.0) == []
+    for bad in (-0.1, 1.0, 2.0):
+        with pytest.raises(EvaluationError, match="--poison"):
+            evaluation.poison_choice(10, bad)
+
+
+def test_a_poisoned_face_goes_to_the_most_alike_other_person():
+    best = {3: 0.41, 5: 0.62, 8: 0.30}
+    assert evaluation.lookalike(best, exclude=5) == 3
+    assert evaluation.lookalike(best, exclude=1) == 5
+    assert evaluation.lookalike({4: 0.5, 2: 0.5, 9: 0.1}, exclude=9) == 2  # a tie: the lower id
+    assert evaluation.lookalike({5: 0.9}, exclude=5) is None
+
+
+def test_poison_summary_counts_the_first_ten_and_what_chance_would():
+    summary = evaluation.poison_summary([(1, 30), (12, 30), (2, 5), (None, 4)])
+    assert summary["poison_total"] == 4 and summary["poison_found_top10"] == 2
+    assert summary["poison_recall_top10"] == 0.5
+    assert summary["poison_recall_top3"] == 0.5 and summary["poison_recall_top1"] == 0.25
+    assert summary["poison_chance_top10"] == round((10 / 30 + 10 / 30 + 1 + 1) / 4, 4)
+    assert summary["poison_median_rank"] == (2 + 5) / 2  # the unlisted one counts as last (4 + 1)
+    assert summary["poison_median_list"] == (5 + 30) / 2
+    assert evaluation.poison_summary([])["poison_recall_top10"] == 1.0
+
+
 def test_dataset_scan_keeps_extras_apart(tmp_path):
     for name in ("Bert/b2.jpg", "Bert/b1.jpg", "Anna/a1.png", "_groups/g.jpg", "_groups/expected.tsv", "Empty/x.txt"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
@@ -275,6 +304,25 @@ def test_inline_run_scores_every_photo_and_removes_the_throwaway_user(faces_dir,
     # Clear LFW faces: the run really recognised them (not a scoring of empty rows).
     assert result["auto_correct"] + result["suggest_correct"] >= 7
     assert result["auto_wrong"] == 0
+    _assert_gone(_throwaway_id(progress))
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_poisoned_run_reports_where_the_wrong_confirmations_rank(faces_dir, tmp_path):
+    folder = _subset(faces_dir, tmp_path / "set", SUBSET, per_identity=5, group=False)
+
+    result, progress = _run(str(folder), "--labels-per-person", "2", "--poison", "0.2", "--inline", "--json")
+
+    # 4 identities x 3 scored faces; 0.2 of 12, spread evenly: 2 faces confirmed to a look-alike.
+    assert result["evaluated"] == 12 and result["auto_wrong"] == 0  # scored before the poisoning
+    assert "Confirmed 2 faces to the wrong person" in progress
+    assert result["poison_total"] == 2 and result["poison_fraction"] == 0.2
+    assert 1 <= result["poison_persons"] <= 2
+    missed = [c for c in result["cases"] if c["kind"] == "poison_missed"]
+    assert result["poison_found_top10"] == 2 - len(missed)
+    # Clear faces of four different men: each wrong one is the first of its person's list.
+    assert result["poison_recall_top1"] == 1.0 and result["poison_median_rank"] == 1.0
     _assert_gone(_throwaway_id(progress))
 
 
@@ -383,6 +431,22 @@ def test_simulated_user_names_everyone_so_nobody_can_be_held_out(tmp_path, faces
 
 
 # Bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--poison", "1.5"], "--poison is a fraction"),
+        (["--poison", "-0.1"], "--poison is a fraction"),
+        (["--poison", "0.05", "--simulate-user"], "--poison does not apply to --simulate-user"),
+    ],
+)
+def test_bad_poison(tmp_path, faces_dir, args, message):
+    folder = _subset(faces_dir, tmp_path / "set", SUBSET[:1], per_identity=1, group=False)
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate_recognition", str(folder), *args, "--inline")
+    assert not User.objects.filter(email__startswith="evaluate-recognition-").exists()
 
 
 @pytest.mark.django_db

@@ -1,10 +1,12 @@
-"""manage.py evaluate_recognition <folder> [--labels-per-person K | --simulate-user] [--json] [--inline]
+"""manage.py evaluate_recognition <folder> [--labels-per-person K [--poison F] | --simulate-user] [--json] [--inline]
 
 Measures recognition as a user lives it: a throwaway user uploads the labelled folder through
 the upload services, names the largest face of the first K photos of each identity, and the
 largest face of every other photo is scored after the re-match. With --simulate-user the user
 instead names every scored face, from an empty library, with the fewest actions it finds, and
-the actions are counted. See faces/evaluation.py, faces/simulation.py and docs/EVALUATION.md.
+the actions are counted. With --poison F a fraction F of the scored faces is then confirmed to
+the wrong person (a look-alike) and the report says how many of them the "Faces that may not be
+X" list shows in its first ten. See faces/evaluation.py, faces/simulation.py and docs/EVALUATION.md.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ class Command(BaseCommand):
             action="store_true",
             help="name every scored face from an empty library and count the actions (K does not apply)",
         )
+        parser.add_argument(
+            "--poison",
+            type=float,
+            default=0.0,
+            metavar="F",
+            help="after scoring, confirm this fraction of the scored faces to a look-alike person and report "
+            "where they rank in that person's outlier list (e.g. 0.05)",
+        )
         parser.add_argument("--json", dest="as_json", action="store_true", help="end with one JSON object")
         parser.add_argument(
             "--inline", action="store_true", help="run the tasks in this process instead of on a running worker"
@@ -55,6 +65,7 @@ class Command(BaseCommand):
         labels_per_person: int,
         unlabelled_identities: int | None,
         simulate_user: bool,
+        poison: float,
         as_json: bool,
         inline: bool,
         timeout: float,
@@ -65,10 +76,13 @@ class Command(BaseCommand):
         if simulate_user and unlabelled_identities:
             # The simulated user names every identity; nobody is held out.
             raise CommandError("--unlabelled-identities does not apply to --simulate-user")
+        if simulate_user and poison:
+            raise CommandError("--poison does not apply to --simulate-user")
         # Check the input before anything is created.
         try:
             dataset = evaluation.dataset_scan(folder)
             evaluation.unlabelled_choice(list(dataset.identities), unlabelled_identities)
+            evaluation.poison_choice(0, poison)
         except evaluation.EvaluationError as exc:
             raise CommandError(str(exc)) from exc
         # With --json the progress goes to stderr, so stdout is the JSON object alone.
@@ -94,6 +108,7 @@ class Command(BaseCommand):
                 runner=runner,
                 progress=out.write,
                 simulate_user=simulate_user,
+                poison=poison,
             )
         except (evaluation.EvaluationError, FaceEngineError) as exc:
             raise CommandError(str(exc)) from exc
@@ -114,12 +129,22 @@ class Command(BaseCommand):
         order = {
             kind: n
             for n, kind in enumerate(
-                ["effort_wrong_left", "auto_wrong", "effort_wrong_auto", "unlabelled_auto", "suggest_wrong", "missed"]
+                [
+                    "effort_wrong_left",
+                    "auto_wrong",
+                    "effort_wrong_auto",
+                    "unlabelled_auto",
+                    "poison_missed",
+                    "suggest_wrong",
+                    "missed",
+                ]
             )
         }
         for case in sorted(report.cases, key=lambda c: (order.get(c["kind"], 9), c["photo"])):
             got = f" -> {case['got']}" if case["got"] else ""
             score = f" (similarity {case['similarity']}, margin {case['margin']})" if case["similarity"] else ""
+            if case["kind"] == "poison_missed":
+                score = f" (score {case['similarity']}, rank {case['rank']} of {case['listed']})"
             out.write(f"  {case['kind']}: {case['photo']}{got}{score}")
 
     def _write_summary(self, v: dict) -> None:
@@ -147,6 +172,16 @@ class Command(BaseCommand):
             f"{v['unlabelled_grouped']} grouped (coverage {v['group_coverage']}); {v['groups']} groups, "
             f"purity {v['group_purity']}"
         )
+        if "poison_total" in v:
+            write(
+                f"Poisoned {v['poison_total']} faces ({v['poison_fraction']}) of {v['poison_persons']} people: "
+                f"{v['poison_found_top10']} in the first 10 of their outlier list (a random order: "
+                f"{v['poison_chance_top10']}), top 3 {v['poison_recall_top3']}, first {v['poison_recall_top1']}, "
+                f"median rank {v['poison_median_rank']} of {v['poison_median_list']}; "
+                f"{v['poison_followers']} faces named after them, {v['poison_followers_top10']} in the first 10"
+            )
+            summary = f"poison_recall_top10 {v['poison_recall_top10']}"
+            write(self.style.SUCCESS(summary) if v["poison_recall_top10"] >= 0.9 else self.style.ERROR(summary))
 
     def _write_effort(self, v: dict) -> None:
         write = self.stdout.write
