@@ -42,6 +42,31 @@ def test_the_score_is_the_mean_of_the_best_k_and_all_with_k_zero():
     assert outliers.leave_one_out_scores(vectors, references, top_k=9)[0] == pytest.approx(own.mean(), abs=1e-6)
 
 
+def test_by_default_the_best_three_or_a_tenth_of_the_references_whichever_is_more():
+    vectors = unit_vectors(61, dim=8, seed=5)
+    references = np.ones(61, dtype=bool)
+    assert outliers.leave_one_out_scores(vectors[:20], references[:20])[0] == pytest.approx(
+        outliers.leave_one_out_scores(vectors[:20], references[:20], top_k=3)[0]
+    )
+    many = outliers.leave_one_out_scores(vectors, references)  # 61 references: the best 7
+    np.testing.assert_allclose(many, outliers.leave_one_out_scores(vectors, references, top_k=7))
+
+
+def test_a_sister_confirmed_many_times_cannot_vouch_for_herself():
+    """15 faces of someone else confirmed among 300 of hers: more than any fixed few, so each
+    wrong face's best few are other wrong faces; a tenth of her faces are not."""
+    rng = np.random.default_rng(6)
+    anna, sister = rng.normal(size=64), rng.normal(size=64)
+    vectors = np.vstack([anna + rng.normal(scale=0.12, size=(300, 64)), sister + rng.normal(scale=0.12, size=(15, 64))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    references = np.ones(len(vectors), dtype=bool)
+    ids = np.arange(len(vectors))
+    first = outliers.ranking(outliers.leave_one_out_scores(vectors, references), ids)[:15]
+    assert set(first.tolist()) == set(range(300, 315))
+    fixed = outliers.ranking(outliers.leave_one_out_scores(vectors, references, top_k=3), ids)[:15]
+    assert set(fixed.tolist()) != set(range(300, 315))  # what a fixed three would miss
+
+
 def test_a_face_with_nothing_to_compare_with_has_no_score():
     vectors = unit_vectors(3, dim=8, seed=3)
     scores = outliers.leave_one_out_scores(vectors, np.array([True, False, False]))
