@@ -67,6 +67,17 @@ def test_a_sister_confirmed_many_times_cannot_vouch_for_herself():
     assert set(fixed.tolist()) != set(range(300, 315))  # what a fixed three would miss
 
 
+def test_a_person_with_very_many_confirmed_faces_is_compared_with_a_spread_sample(monkeypatch):
+    vectors = unit_vectors(40, dim=8, seed=7)
+    references = np.ones(40, dtype=bool)
+    monkeypatch.setattr(outliers, "MAX_REFERENCES", 10)
+    sampled = outliers.leave_one_out_scores(vectors, references, top_k=0)
+    rows = np.linspace(0, 39, 10).round().astype(int)
+    others = np.setdiff1d(rows, [1])
+    assert sampled[1] == pytest.approx((vectors[others] @ vectors[1]).mean(), abs=1e-6)  # not in the sample
+    assert sampled[0] == pytest.approx((vectors[rows[1:]] @ vectors[0]).mean(), abs=1e-6)  # in it: not itself
+
+
 def test_a_face_with_nothing_to_compare_with_has_no_score():
     vectors = unit_vectors(3, dim=8, seed=3)
     scores = outliers.leave_one_out_scores(vectors, np.array([True, False, False]))
