@@ -93,9 +93,17 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab. No page it shows may log a console error (a CSP refusal, a failed
+    request, an uncaught exception): checked at the end of every test (issue 14, bug 9). A test
+    that provokes an error status on purpose says so with helpers.watch_console."""
+    from e2e.helpers import watch_console
+
     context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")
-    yield context.new_page()
+    tab = context.new_page()
+    errors = watch_console(tab)
+    yield tab
     context.close()
+    assert errors == [], "console errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture(autouse=True)

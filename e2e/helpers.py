@@ -217,17 +217,32 @@ def watch_console(page: Page, *, expected_statuses: tuple[int, ...] = ()) -> lis
     """Every console error and uncaught exception of the page from now on (CSP refusals
     included: Chromium reports them as console errors). Chromium also logs every answer with
     an error status; `expected_statuses` are those the test provokes on purpose (a rejected
-    upload's 400, another user's 404)."""
-    errors: list[str] = []
-    expected = [f"the server responded with a status of {status} " for status in expected_statuses]
+    upload's 400, another user's 404).
 
-    def on_console(message) -> None:
-        if message.type == "error" and not any(e in message.text for e in expected):
-            errors.append(f"{page.url}: {message.text}")
+    One list per page: the `page` fixture watches every test's page from the start and fails
+    the test on any error at the end; a test that calls this gets that same list (to assert on
+    it earlier) and adds its expected statuses."""
+    watch = getattr(page, "_smartgallery_console", None)
+    if watch is None:
+        watch = _ConsoleWatch(page)
+        page._smartgallery_console = watch
+    watch.expected.update(expected_statuses)
+    return watch.errors
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    return errors
+
+class _ConsoleWatch:
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        self.expected: set[int] = set()
+        page.on("console", lambda message: self._console(page, message))
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+
+    def _console(self, page: Page, message) -> None:
+        if message.type != "error":
+            return
+        expected = (f"the server responded with a status of {status} " for status in self.expected)
+        if not any(e in message.text for e in expected):
+            self.errors.append(f"{page.url}: {message.text}")
 
 
 def wait_grouped(owner, *, faces: int, timeout: float = 90):

@@ -768,15 +768,26 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "photos": None, "next_cursor": None, "query": ""}
     if form.is_valid() and form.cleaned_data["person"]:
         data = form.cleaned_data
-        with owned():
-            page = selectors.persons_for_photo_filter(
-                user=request.user,
-                person_ids=data["person"],
-                mode=data["mode"],
-                date_from=data["date_from"],
-                date_to=data["date_to"],
-                cursor=request.GET.get("after"),
-            )
+        try:
+            with owned():
+                page = selectors.persons_for_photo_filter(
+                    user=request.user,
+                    person_ids=data["person"],
+                    mode=data["mode"],
+                    date_from=data["date_from"],
+                    date_to=data["date_to"],
+                    cursor=request.GET.get("after"),
+                )
+        except Http404:
+            # A saved link whose person was deleted or merged since (or another user's id: the
+            # same answer, which tells nothing about them).
+            context = {
+                "message": "A person in this link is not among your people any more: "
+                "they may have been deleted or merged.",
+                "back": reverse("faces:photo_filter"),
+                "back_label": "Choose people again",
+            }
+            return render(request, "404.html", context, status=404)
         query = request.GET.copy()
         query.pop("after", None)
         context.update(photos=page.photos, next_cursor=page.next_cursor, query=query.urlencode())
