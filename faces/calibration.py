@@ -401,6 +401,16 @@ def thresholds_for_pack(*, model_id: str, pack_name: str, recogniser_file: str) 
     return _thresholds(table["fallback"], calibrated=False)
 
 
+def suggest_line(model_id: str) -> float:
+    """The "suggest" similarity of the pack that made `model_id`'s embeddings, from the stored table
+    alone: pages use it (the merge page's "Most alike") and web processes never load the engine,
+    so there is no recogniser file name to check a documented entry against; the pack name
+    before the colon of the model id finds it, as it does in thresholds_for_pack."""
+    table = _stored_table()
+    entry = table["calibrated"].get(model_id) or table["documented"].get(model_id.split(":", 1)[0])
+    return float((entry or table["fallback"])["suggest"])
+
+
 def store_calibrated(model_id: str, entry: dict) -> None:
     """Put (or replace) the calibrated entry of one model id in THRESHOLDS_FILE; the rest stays."""
     table = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))

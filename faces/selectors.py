@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Lower, RowNumber
 from django.db.models.query import prefetch_related_objects
 
 from faces import outliers
+from faces.calibration import suggest_line
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
@@ -272,8 +273,13 @@ class MergeTargets:
 
 
 def merge_targets(*, user, person_id: int, limit: int = 8) -> MergeTargets:
-    """Whom to offer as the person to merge `person_id` into (the merge page)."""
+    """Whom to offer as the person to merge `person_id` into (the merge page). Only people whose
+    faces look alike enough for recognition to ask "Is this X?" (the pack's suggest line) are
+    offered as alike; everyone else is in `others`, by name."""
     ranked = merge_candidates(user=user, person_id=person_id, limit=limit)
+    model_id = _embeddings_model_id(user)
+    line = suggest_line(model_id) if model_id else None
+    ranked = [c for c in ranked if line is not None and c.similarity >= line]
     candidates = [c.other for c in ranked]
     prefetch_related_objects(candidates, "cover_face")
     for candidate, scored in zip(candidates, ranked, strict=True):
@@ -281,6 +287,15 @@ def merge_targets(*, user, person_id: int, limit: int = 8) -> MergeTargets:
     shown = {c.id for c in candidates} | {int(person_id)}
     others = [(pid, name) for pid, name in person_names(user=user) if pid not in shown]
     return MergeTargets(candidates, others)
+
+
+def _embeddings_model_id(user) -> str:
+    """The model of the user's embeddings: the index's, else that of a confirmed face."""
+    record = RecognitionIndex.objects.for_user(user).first()
+    if record and record.model_id:
+        return record.model_id
+    faces = Face.objects.for_user(user).filter(state=Face.State.CONFIRMED, embedding__isnull=False)
+    return faces.order_by("id").values_list("model_id", flat=True).first() or ""
 
 
 def persons_for_photo_filter(

@@ -198,6 +198,14 @@ def test_the_group_page_lists_its_faces_to_pick(alice_client, alice):
 
 
 @pytest.mark.django_db
+def test_a_group_of_one_face_is_not_called_similar_faces(alice_client, alice):
+    group = FaceGroupFactory(owner=alice, faces=1)
+    html = alice_client.get(url("group", group)).content.decode()
+    assert "One face" in html and ">Name it</button>" in html
+    assert "1 similar face" not in html and "Name all 1" not in html
+
+
+@pytest.mark.django_db
 def test_the_group_page_shows_every_face_a_page_at_a_time(alice_client, alice):
     group = FaceGroupFactory(owner=alice, faces=125)
     html = alice_client.get(url("group", group)).content.decode()

@@ -151,19 +151,6 @@ def test_not_this_person_on_a_tile_removes_it_and_is_remembered(alice_client, al
 
 
 @pytest.mark.django_db
-def test_merge_page_ranks_candidates_by_similarity(alice_client, alice):
-    anna = PersonFactory(owner=alice, name="Anna", faces=0)
-    twin = PersonFactory(owner=alice, name="Anna twin", faces=0)
-    stranger = PersonFactory(owner=alice, name="Stranger", faces=0)
-    shared = FaceFactory(owner=alice, person=anna).embedding
-    FaceFactory(owner=alice, person=twin, embedding=shared)
-    FaceFactory(owner=alice, person=stranger)
-    html = alice_client.get(url("person_merge", anna)).content.decode()
-    assert "Most alike" in html
-    assert html.index("Merge into Anna twin") < html.index("Merge into Stranger")
-
-
-@pytest.mark.django_db
 def test_merge_moves_the_faces_and_can_be_undone(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna", faces=2)
     annie = PersonFactory(owner=alice, name="Annie", faces=1)
