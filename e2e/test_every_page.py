@@ -19,6 +19,7 @@ from e2e.helpers import add_photos, assert_accessible, log_in, wait_processed, w
 from faces import services as face_services
 from faces.models import Face, Person
 from gallery.models import Photo
+from sharing.services import share_invite
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
@@ -106,6 +107,22 @@ def test_no_page_logs_a_console_error(page: Page, live_server, celery_worker_pro
     screenshots(page, "not-found")
     page.get_by_role("main").get_by_role("link", name="Choose people again").click()
     expect(page).to_have_url(f"{base}/people/photos/")
+
+    # A library shared with bob, from both sides.
+    bob = make_verified_user("bob@example.com", "correct-horse-battery-43", display_name="Bob")
+    share = share_invite(owner=alice, email=bob.email, site_url=base)
+    visit(page, f"{base}/sharing/", errors)
+    page.context.clear_cookies()
+    log_in(page, base, bob)
+    shared = f"/shared/{share.pk}"
+    for path in (
+        f"{shared}/",
+        f"{shared}/photos/{photos[0].pk}/",
+        f"{shared}/people/",
+        f"{shared}/people/{colin.pk}/",
+        f"{shared}/people/photos/?person={colin.pk}",
+    ):
+        visit(page, f"{base}{path}", errors)
 
     # The admin, with its second factor.
     staff = User.objects.create_user("admin@example.com", ADMIN_PASSWORD, is_staff=True, is_superuser=True)

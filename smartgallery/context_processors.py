@@ -18,12 +18,20 @@ ACCOUNT_NAVIGATION = NAVIGATION[-2:]
 
 
 def navigation(request: HttpRequest) -> dict:
+    """`nav_items`: the header's links (a shared library's own, inside one). `own_nav_items`: the
+    user's own library's, for the error pages: a 404 for a revoked or foreign share must not
+    offer links into the library its URL names."""
     if not request.user.is_authenticated:
         return {}
-    entries, kwargs = NAVIGATION, {}
+    own = _items(request, NAVIGATION, {})
     match = request.resolver_match
     if match is not None and match.namespace == "sharing" and "share_id" in match.kwargs:
-        entries, kwargs = LIBRARY_NAVIGATION + ACCOUNT_NAVIGATION, {"share_id": match.kwargs["share_id"]}
+        kwargs = {"share_id": match.kwargs["share_id"]}
+        return {"nav_items": _items(request, LIBRARY_NAVIGATION + ACCOUNT_NAVIGATION, kwargs), "own_nav_items": own}
+    return {"nav_items": own, "own_nav_items": own}
+
+
+def _items(request: HttpRequest, entries: list[tuple[str, str]], kwargs: dict) -> list[dict]:
     items = []
     for label, name in entries:
         try:
@@ -31,4 +39,4 @@ def navigation(request: HttpRequest) -> dict:
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "current": request.path == url})
-    return {"nav_items": items}
+    return items
