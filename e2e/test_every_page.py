@@ -78,6 +78,7 @@ def test_no_page_logs_a_console_error(page: Page, live_server, celery_worker_pro
         "/photos/trash/",
         "/people/",
         "/people/review/",
+        "/people/unnamed/",
         f"/people/{colin.pk}/",
         f"/people/{colin.pk}/merge/",
         f"/people/photos/?person={colin.pk}",
