@@ -19,8 +19,9 @@ run: $(STAMP)
 	$(VENV)/bin/python manage.py collectstatic --noinput -v 0
 	@# Says in one paragraph what to do when no face pack loads; the gallery serves either way.
 	$(VENV)/bin/python manage.py check_face_pack
-	@echo "SmartGallery on http://127.0.0.1:8000 (Ctrl-C stops the web server and the worker)"
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho -f Procfile start
+	@echo "SmartGallery on http://127.0.0.1:$${PORT:-8000} (Ctrl-C stops the web server, the worker and beat)"
+	@# honcho gives each process PORT (web: the base port, the others +100 each).
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python scripts/run.py -f Procfile start --port $${PORT:-8000}
 
 test: $(STAMP)
 	bash scripts/system-packages.sh test

@@ -40,6 +40,8 @@ def sign_up(page: Page, base_url: str, email: str, password: str, name: str) -> 
     expect(page).to_have_url(f"{base_url}/accounts/confirm-email/")
     page.get_by_label("Code").fill(code_sent_to(email))
     page.get_by_role("button", name="Confirm").click()
+    # Into the gallery, not the home page that explains SmartGallery to visitors.
+    expect(page).to_have_url(f"{base_url}/photos/")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign out")).to_be_visible()
 
 
@@ -53,6 +55,7 @@ def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
     expect(page).to_have_url(f"{base_url}/accounts/login/code/confirm/")
     page.get_by_label("Code").fill(code_sent_to(email, after=sent))
     page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(f"{base_url}/photos/")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign out")).to_be_visible()
 
 

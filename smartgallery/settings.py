@@ -234,6 +234,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 180, minimum=1)
+# A cold shutdown (SIGQUIT: what scripts/run_worker.py sends on Ctrl-C under `make run`) gives the
+# running tasks this long to finish, then hands them back to the queue and stops; an idle worker
+# stops at once. A warm shutdown (SIGTERM, what process managers send) still waits for every task.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 3.0
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 800_000, minimum=1)  # KiB
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
@@ -367,7 +371,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+# After signing in and after signing up (allauth's signup redirect follows this): the gallery,
+# not the page that explains SmartGallery to visitors (issue 14, bug 9).
+LOGIN_REDIRECT_URL = "/photos/"
 
 # Accounts (docs/ACCOUNTS.md) ------------------------------------------------------------------
 

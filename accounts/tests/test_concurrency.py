@@ -102,7 +102,7 @@ def test_the_right_code_still_works_after_two_wrong_ones_sent_at_once(carol, mon
 
     response = enter_code(browser, code)
 
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/photos/"
     assert is_signed_in(browser)
 
 

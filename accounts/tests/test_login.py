@@ -21,7 +21,7 @@ def test_it_signs_in_with_password_then_the_mailed_code(client, carol):
     response = enter_code(client, last_code(carol.email))
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/photos/"
     assert client.session["_auth_user_id"] == str(carol.pk)
 
 

@@ -89,7 +89,7 @@ def test_sign_in_never_redirects_off_site(client, carol, target):
     response = enter_code(client, last_code())
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/photos/"
 
 
 def test_sign_in_follows_a_local_next(client, carol):

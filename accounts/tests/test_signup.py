@@ -28,6 +28,7 @@ def test_it_signs_up_with_a_code_from_the_mail(client):
     response = client.post("/accounts/confirm-email/", {"code": last_code("dave@example.com")})
 
     assert response.status_code == 302
+    assert response["Location"] == "/photos/"  # into the gallery, not the home page for visitors
     assert is_signed_in(client)
     user = User.objects.get(email="dave@example.com")
     assert user.display_name == "Dave"
