@@ -89,6 +89,15 @@ def test_no_page_logs_a_console_error(page: Page, live_server, celery_worker_pro
         "/accounts/sessions/",
         "/accounts/delete/",
     ]
+    # The test photos are 250 px: shown at twice that on a desktop, the phone's width on a phone.
+    page.goto(f"{base}/photos/{photos[0].pk}/")
+    preview = page.locator("#photo-frame img")
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=preview.element_handle())
+    assert preview.bounding_box()["width"] == pytest.approx(500, abs=1)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert preview.bounding_box()["width"] == pytest.approx(390 - 32, abs=2)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     for path in pages:
         if path == "pending email change":
             # The page changes once a new address waits for its code (allauth hides a form there).

@@ -24,3 +24,18 @@ def photo_restore_toast(context) -> str:
     if photo is None:
         return ""
     return render_to_string("gallery/_restore_toast.html", {"photo": photo}, request=request)
+
+
+# A small photo is shown larger on a big screen, up to twice its size (a 250 px photo at 250 px
+# was hard to see, and its faces hard to point at), never more: beyond that it only blurs.
+SMALL_PHOTO_LONG_SIDE = 800
+MAX_UPSCALE = 2
+
+
+@register.filter
+def display_size(photo: Photo) -> tuple[int, int]:
+    """The photo's width and height attributes on its page; the CSS still fits it into the
+    window and the screen's width. `{% with size=photo|display_size %}`."""
+    long_side = max(photo.width, photo.height, 1)
+    scale = min(MAX_UPSCALE, SMALL_PHOTO_LONG_SIDE / long_side) if long_side < SMALL_PHOTO_LONG_SIDE else 1
+    return round(photo.width * scale), round(photo.height * scale)

@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from faces.models import Face, Person, RecognitionIndex
 from gallery.models import Photo
 from gallery.tests import images
-from smartgallery.tests.factories import upload_photo
+from smartgallery.tests.factories import PhotoFactory, upload_photo
 
 
 def done_photo(owner, taken_at=None):
@@ -130,3 +131,14 @@ def test_delete_over_htmx_redirects_the_client(alice_client, alice):
     photo = upload_photo(alice)
     response = alice_client.post(reverse("gallery:delete", args=[photo.pk]), HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"] == reverse("gallery:timeline")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [((250, 250), (500, 500)), ((500, 300), (800, 480)), ((640, 480), (800, 600)), ((1600, 1200), (1600, 1200))],
+)
+def test_a_small_photo_is_shown_larger_but_never_more_than_twice_its_size(alice_client, alice, size, shown):
+    photo = PhotoFactory(owner=alice, width=size[0], height=size[1], preview="1/derivatives/p.jpg")
+    html = alice_client.get(reverse("gallery:photo", args=[photo.pk])).content.decode()
+    assert f'width="{shown[0]}" height="{shown[1]}"' in html

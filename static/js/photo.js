@@ -17,10 +17,32 @@
   }
   placeBoxes(document);
 
+  // A small photo is shown larger on a big screen: at the size of its width and height
+  // attributes (up to twice its own, gallery_extras.display_size) as far as the page's width and
+  // 80% of the window's height allow. CSS alone keeps it at its natural size: `width: auto` is
+  // what keeps the ratio under max-width and max-height, and a width from the attribute would not.
+  // On a phone the CSS gives it the page's width.
+  var wide = window.matchMedia("(min-width: 641px)");
+  function fitPhoto() {
+    var img = document.querySelector("#photo-frame img");
+    if (!img) return;
+    var width = parseFloat(img.getAttribute("width")), height = parseFloat(img.getAttribute("height"));
+    var figure = img.closest(".photo-figure");
+    if (!wide.matches || !figure || !(width > 0 && height > 0)) {
+      img.style.width = "";
+      return;
+    }
+    var shown = Math.min(width, figure.clientWidth, 0.8 * window.innerHeight * width / height);
+    img.style.width = Math.floor(shown) + "px";
+  }
+  fitPhoto();
+  window.addEventListener("resize", fitPhoto);
+
   // The boxes are redrawn (htmx) after every face action and recognition tick.
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
     if (element && element.querySelectorAll) placeBoxes(element);
+    fitPhoto();
   });
 
   // A chip under the photo pointed at or focused lights up its box (and shows its label).
