@@ -19,15 +19,30 @@
     return !!active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
   }
 
-  // A shortcut may act: no modifier, not typing, and no dialog open over the page.
+  // A shortcut may act: no modifier, not typing, and no dialog open over the page (the face
+  // panel, the keyboard help).
   function shortcutAllowed(event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return false;
     if (typing()) return false;
-    var dialog = faceDialog();
-    return !(dialog && dialog.open);
+    return !document.querySelector("dialog[open]");
   }
 
   window.SmartGallery = { faceDialog: faceDialog, typing: typing, shortcutAllowed: shortcutAllowed };
+
+  // The page's keyboard help (templates/_shortcuts.html): "?" or its button opens it; Escape
+  // closes it, and the browser gives the focus back to where it was.
+  var help = document.getElementById("shortcuts");
+  if (help) {
+    document.querySelectorAll("[data-shortcuts-open]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { help.showModal(); });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "?" || help.open || !shortcutAllowed(event)) return;
+      event.preventDefault();
+      help.showModal();
+    });
+  }
 
   // With this script, messages float above the page instead of pushing it down when a toast
   // comes in (without it they stay in the page flow, where nothing covers them).
