@@ -30,14 +30,12 @@ logger = logging.getLogger(__name__)
 
 
 def reference_faces(owner_id: int, model_id: str):
-    """The faces the index is built from: confirmed (optionally auto) faces of live persons,
-    of the current model and good enough to vouch for a person."""
-    states = [Face.State.CONFIRMED]
-    if settings.SMARTGALLERY_INDEX_AUTO_FACES:
-        states.append(Face.State.AUTO)
+    """The faces the index is built from: confirmed and automatically named faces of live
+    persons, of the current model and good enough to vouch for a person. Automatic names
+    vote only as secondary evidence (faces/matching.py, SECONDARY_VOTES)."""
     return Face.objects.filter(
         owner_id=owner_id,
-        state__in=states,
+        state__in=[Face.State.CONFIRMED, Face.State.AUTO],
         person__isnull=False,
         person__deleted_at__isnull=True,
         recognisable=True,

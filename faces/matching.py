@@ -45,16 +45,44 @@ class Decision:
 UNDECIDED = Decision(UNKNOWN, None, None, None)
 
 
-def person_candidates(similarities: np.ndarray, persons: np.ndarray, policy: MatchPolicy) -> list[Candidate]:
-    """One face's neighbours voted per person, best first."""
-    by_person: dict[int, list[float]] = defaultdict(list)
-    for similarity, person in zip(similarities.tolist(), persons.tolist(), strict=True):
+# Automatically named faces are references too, under two guards (docs/PEOPLE.md, "Automatic
+# names as references"): SECONDARY_VOTES of them must agree (a person's secondary score is
+# the 2nd best of their similarities), so one wrong automatic name cannot pull its
+# look-alikes after it; and they only lift a person the face already resembles through a
+# confirmed face (direct score at least the suggest line), so chains stay anchored to what
+# the user confirmed. Measured: faces/tests/test_matching.py (look-alike drift) and
+# bench.recognition_cv.
+SECONDARY_VOTES = 2
+
+
+def person_candidates(
+    similarities: np.ndarray, persons: np.ndarray, policy: MatchPolicy, secondary: np.ndarray | None = None
+) -> list[Candidate]:
+    """One face's neighbours voted per person, best first.
+
+    persons: the person of each neighbour (-1: no vote); secondary: True where the neighbour
+    is an automatically named face, not a confirmed one. A person's score is the mean of its
+    best confirmed neighbours, or the SECONDARY_VOTES-th best automatic one, whichever is
+    higher: automatic names add evidence but never outvote what the user confirmed alone.
+    """
+    if secondary is None:
+        secondary = np.zeros(len(persons), dtype=bool)
+    direct: dict[int, list[float]] = defaultdict(list)
+    indirect: dict[int, list[float]] = defaultdict(list)
+    for similarity, person, is_secondary in zip(
+        similarities.tolist(), persons.tolist(), secondary.tolist(), strict=True
+    ):
         if person >= 0:
-            by_person[person].append(similarity)
-    scored = [
-        Candidate(person, float(np.mean(sorted(sims, reverse=True)[: policy.top_per_person])))
-        for person, sims in by_person.items()
-    ]
+            (indirect if is_secondary else direct)[person].append(similarity)
+    scored = []
+    for person in direct.keys() | indirect.keys():
+        sims = sorted(direct.get(person, ()), reverse=True)
+        score = float(np.mean(sims[: policy.top_per_person])) if sims else -1.0
+        votes = sorted(indirect.get(person, ()), reverse=True)
+        if len(votes) >= SECONDARY_VOTES and score >= policy.suggest:
+            score = max(score, votes[SECONDARY_VOTES - 1])
+        if score > -1.0:
+            scored.append(Candidate(person, score))
     return sorted(scored, key=lambda c: (-c.score, c.person_id))
 
 

@@ -32,9 +32,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from faces import index as face_index
-from faces import matching
+from faces import index_cache, matching
 from faces.grouping import join_scores
-from faces.index_cache import get_index
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from faces.recognition_model import RecognitionModel, current_model, decode_vectors
 from gallery.models import Photo
@@ -52,7 +51,10 @@ def _candidates(
     rejected for a since deleted person (they may at most be suggested)."""
     if not faces:
         return {}, set()
-    sims, _, persons = built.search(decode_vectors([f.embedding for f in faces], model.dim), model.policy.neighbours)
+    sims, neighbours, persons = built.search(
+        decode_vectors([f.embedding for f in faces], model.dim), model.policy.neighbours
+    )
+    persons, secondary = _votes(owner_id, [f.id for f in faces], neighbours, persons)
     face_ids = [f.id for f in faces]
     rejections: dict[int, set[int]] = defaultdict(set)
     no_auto = set()
@@ -70,11 +72,41 @@ def _candidates(
     return {
         face.id: [
             c
-            for c in matching.person_candidates(sims[row], persons[row], model.policy)
+            for c in matching.person_candidates(sims[row], persons[row], model.policy, secondary[row])
             if c.person_id in live and c.person_id not in rejections[face.id]
         ]
         for row, face in enumerate(faces)
     }, no_auto
+
+
+def _votes(
+    owner_id: int, face_ids: Sequence[int], neighbours: np.ndarray, persons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which neighbours may vote, and which of them are automatic names (secondary).
+
+    The index holds confirmed and automatically named faces as they were when it was built;
+    a neighbour votes only if it still has that person now (confirmed: a direct vote; auto: a
+    secondary one), and never for itself (an automatic face is in the index: its own vote
+    would keep it named forever)."""
+    ids = {int(i) for i in np.unique(neighbours) if i >= 0}
+    now = {
+        face_id: (person_id, state)
+        for face_id, person_id, state in Face.objects.filter(owner_id=owner_id, id__in=ids).values_list(
+            "id", "person_id", "state"
+        )
+    }
+    votes = np.full(persons.shape, -1, dtype=np.int64)
+    secondary = np.zeros(persons.shape, dtype=bool)
+    for row, face_id in enumerate(face_ids):
+        for col, (neighbour, person) in enumerate(zip(neighbours[row].tolist(), persons[row].tolist(), strict=True)):
+            current = now.get(neighbour)
+            if neighbour == face_id or current is None or current[0] != person:
+                continue
+            if current[1] == Face.State.CONFIRMED:
+                votes[row, col] = person
+            elif current[1] == Face.State.AUTO:
+                votes[row, col], secondary[row, col] = person, True
+    return votes, secondary
 
 
 def _index_is_current(owner_id: int, built: face_index.FaceIndex) -> bool:
@@ -118,7 +150,7 @@ def recognise_photo(*, photo: Photo) -> Counter:
     group it looks like. Called by the photo pipeline right after it stored the faces;
     idempotent. The caller schedules the debounced `people_refresh`."""
     model = current_model()
-    built = get_index(photo.owner_id, model)
+    built = index_cache.get_index(photo.owner_id, model)
     counts: Counter = Counter()
     now = timezone.now()
     with transaction.atomic():
@@ -252,11 +284,29 @@ def _read_library(owner_id: int, built: face_index.FaceIndex, model: Recognition
     return _Library(faces, read, dismissed, plan)
 
 
+# Automatic names are references too (secondary votes): when a pass changes which faces are
+# named automatically, the index is rebuilt and the library matched once more, so what one
+# naming implies shows at once. Bounded: each pass adds one link to a chain that starts at a
+# confirmed face, and a link needs two automatic faces to agree (matching.SECONDARY_VOTES).
+REFRESH_PASSES = 2
+
+
 def people_refresh(owner_id: int, model: RecognitionModel | None = None) -> Counter:
     """Bring the owner's index up to date, re-match every face a job may change, regroup the
     unnamed ones and ask about groups. What the debounced job runs; idempotent."""
     model = model or current_model()
-    built = get_index(owner_id, model)
+    counts: Counter = Counter()
+    for _ in range(REFRESH_PASSES):
+        counts = _refresh_pass(owner_id, model)
+        if not counts["auto_changed"]:
+            break
+        index_cache.labels_changed(owner_id)  # the index holds automatic names too
+    logger.info("Refreshed the people of user %s: %s", owner_id, dict(counts))
+    return counts
+
+
+def _refresh_pass(owner_id: int, model: RecognitionModel) -> Counter:
+    built = index_cache.get_index(owner_id, model)
     library = _read_library(owner_id, built, model)
     counts: Counter = Counter()
     now = timezone.now()
@@ -299,8 +349,12 @@ def people_refresh(owner_id: int, model: RecognitionModel | None = None) -> Coun
             else:
                 group_id = group_ids[index] if index is not None else None
             counts[decision.state] += 1
+            was_auto = current.state == Face.State.AUTO
             if _apply(current, decision, group_id, now):
                 changed.append(current)
+                counts["auto_changed"] += was_auto != (current.state == Face.State.AUTO) or (
+                    was_auto and current.person_id != library.read[face.id][1]
+                )
         Face.objects.bulk_update(changed, FACE_FIELDS, batch_size=500)
         # Groups left without faces (all named, or regrouped elsewhere) go.
         emptied = FaceGroup.objects.filter(owner_id=owner_id, dismissed=False, faces__isnull=True)
@@ -308,5 +362,4 @@ def people_refresh(owner_id: int, model: RecognitionModel | None = None) -> Coun
     counts["changed"] = len(changed)
     counts["groups"] = len(library.plan.groups)
     counts["asked"] = sum(1 for g in library.plan.groups if g.question)
-    logger.info("Refreshed the people of user %s: %s", owner_id, dict(counts))
     return counts

@@ -482,7 +482,6 @@ SMARTGALLERY_FACE_DET_SIZE = envint("SMARTGALLERY_FACE_DET_SIZE", 640, minimum=1
 SMARTGALLERY_INDEX_DIR = Path(envstr("SMARTGALLERY_INDEX_DIR", str(VAR_DIR / "index"))).resolve()
 # Recognition (see docs/PEOPLE.md). Auto-assigned faces stay out of the reference index by
 # default: feeding the system's own guesses back in lets one mistake attract the next.
-SMARTGALLERY_INDEX_AUTO_FACES = envbool("SMARTGALLERY_INDEX_AUTO_FACES", False)
 # Reference faces must be at least this big (short side, px) and this frontal (0..1).
 SMARTGALLERY_INDEX_MIN_FACE_PX = envint("SMARTGALLERY_INDEX_MIN_FACE_PX", 40, minimum=1)
 SMARTGALLERY_INDEX_MIN_FRONTALNESS = envfloat("SMARTGALLERY_INDEX_MIN_FRONTALNESS", 0.0)
