@@ -100,7 +100,11 @@ def library_view(own_route: str) -> Callable:
                 if not Share.objects.given_by(request.user).filter(pk=share_id).exists():
                     raise Http404("Not found") from None
             url = reverse(own_route, kwargs=kwargs)
-            return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
+            # The page's own parameters (a filter, a cursor) go along; a `next` never does:
+            # shared pages have no forms, so a `next` here only ever comes from a crafted link.
+            query = request.GET.copy()
+            query.pop("next", None)
+            return redirect(f"{url}?{query.urlencode()}" if query else url)
 
         return wrapper
 
