@@ -23,11 +23,15 @@ from e2e.helpers import (
 )
 from faces import services
 from faces.models import Face, FaceGroup
+from faces.selectors import group_questions
 from faces.tasks import _flag
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
-BEN = "Ben Affleck"
+# Of the shared people, the one whose faces vary most (ages, looks): after one face is named,
+# recognition names the faces of her it is sure of and some stay groups asked about her.
+# (For the others, naming one face names nearly all of them automatically.)
+BEN = "Madonna"
 
 
 def refreshes(worker, owner) -> int:
@@ -54,22 +58,25 @@ def test_a_group_question_a_clean_group_and_a_rejected_face(
 ):
     worker = celery_worker_process
     alice = make_verified_user("alice@example.com", "correct-horse-battery-42", display_name="Alice")
-    ben_photos = add_photos(alice, sorted((faces_dir / "Ben_Affleck").glob("*.jpg"))[:12])
+    ben_photos = add_photos(alice, sorted((faces_dir / "Madonna").glob("*.jpg"))[:12])
     add_photos(alice, sorted((faces_dir / "Tony_Blair").glob("*.jpg"))[:5])
     wait_processed(alice, worker)
     wait_grouped(alice, faces=5)
 
-    # Alice names Ben's face on his first photo. Recognition names the faces of him it is sure
-    # of; the others, alike among themselves, stay one group that is asked about as a whole.
+    # Alice names the face on the first photo. Recognition names the faces of her it is sure
+    # of; others, alike among themselves, stay groups asked about as a whole.
     done = refreshes(worker, alice)
     first = Face.objects.filter(photo=ben_photos[0]).order_by("-size_px", "id").first()
     ben = services.face_assign(user=alice, face_id=first.id, name=BEN).person_created
     wait_refreshed(worker, alice, after=done)
-    asked = FaceGroup.objects.get(owner=alice, suggested_person_id=ben, dismissed=False)
+    questions = group_questions(user=alice)
+    assert questions.total >= 1 and all(g.suggested_person_id == ben for g in questions.groups)
+    asked = questions.groups[0]  # the review queue asks the largest first
     asked_faces = unknown_faces(asked.id)
     assert len(asked_faces) >= 2
     others = {
-        g.id: unknown_faces(g.id) for g in FaceGroup.objects.filter(owner=alice, dismissed=False).exclude(pk=asked.pk)
+        g.id: unknown_faces(g.id)
+        for g in FaceGroup.objects.filter(owner=alice, dismissed=False, suggested_person__isnull=True)
     }
     clean = [group_id for group_id, faces in others.items() if len(faces) >= 4]
     assert clean, f"Tony Blair's faces are in no group: {others}"
@@ -90,14 +97,18 @@ def test_a_group_question_a_clean_group_and_a_rejected_face(
     page.goto(f"{live_server.url}/people/review/")
     review = page.locator("#review-card")
     expect(review.get_by_role("heading", name=question)).to_be_visible()
-    expect(review).to_contain_text("1 question left")
+    left = questions.total
+    expect(review).to_contain_text(f"{left} question{'s' if left > 1 else ''} left")
     assert_accessible(page, "review, a group question")
     screenshots(page, "review-question")
     done = refreshes(worker, alice)
     review.get_by_role("button", name=f"Yes, these are {BEN}").click()
     expect(page.locator("#messages .toast", has_text=f"Named {len(asked_faces)} faces {BEN}.")).to_be_visible()
-    expect(review).not_to_contain_text(question)
-    expect(review).not_to_contain_text("question left")
+    if left == 1:
+        expect(review).not_to_contain_text(question)
+        expect(review).not_to_contain_text("question left")
+    else:
+        expect(review).to_contain_text(f"{left - 1} question{'s' if left > 2 else ''} left")
     named = Face.objects.filter(pk__in=asked_faces, person_id=ben, state=Face.State.CONFIRMED).count()
     assert named == len(asked_faces)
 
@@ -110,10 +121,10 @@ def test_a_group_question_a_clean_group_and_a_rejected_face(
     for group_id in clean:
         expect(page.locator(f"#group-{group_id}")).to_contain_text(f"{len(others[group_id])} faces")
 
-    # "Not Ben" on one of his recognised photos: the face is unknown again, and after the
+    # "Not Madonna" on one of her recognised photos: the face is unknown again, and after the
     # worker's refresh it is found in a group or among the unnamed faces, to be named.
     recognised = Face.objects.filter(person_id=ben, state=Face.State.AUTO).order_by("-size_px", "id").first()
-    assert recognised is not None, "recognition named none of Ben's other faces"
+    assert recognised is not None, "recognition named none of her other faces"
     done = refreshes(worker, alice)
     page.goto(f"{live_server.url}/people/{ben}/")
     tile = page.locator(f"#person-tile-{recognised.pk}")

@@ -39,7 +39,9 @@ class _HasArea(Protocol):
 FaceT = TypeVar("FaceT", bound=_HasArea)
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "packs" / "thresholds.json"
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# Photos read from a labelled identity-folder tree (calibrate_faces, evaluate_recognition):
+# the formats the engine's loader opens.
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic"})
 
 # Policy of `recommend_thresholds`; see its docstring for the reasoning.
 AUTO_TARGET_FMR = 1e-5

@@ -23,12 +23,17 @@ from typing import IO, Any
 
 import cv2
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps
 
 from faces.calibration import PackThresholds, thresholds_for_pack
 from faces.quality import frontalness, sharpness
 
 logger = logging.getLogger(__name__)
+
+# HEIC photos (iPhones) open like any other, also where the gallery's upload code is not loaded
+# (calibrate_faces, the benchmarks).
+pillow_heif.register_heif_opener()
 
 PACK_SETTING = "SMARTGALLERY_FACE_PACK"
 DEFAULT_PACK = "buffalo_l"

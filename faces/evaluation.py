@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic"})
+from faces.calibration import PHOTO_SUFFIXES
 
 AUTO_CORRECT = "auto_correct"
 AUTO_WRONG = "auto_wrong"
