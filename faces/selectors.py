@@ -7,7 +7,9 @@ user's raise DoesNotExist (views turn that into 404), exactly like the services.
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import faiss
@@ -33,10 +35,23 @@ def person_get(*, user, person_id: int) -> Person:
     return Person.objects.for_user(user).get(pk=person_id)
 
 
-def person_list(*, user, include_hidden: bool = False, order: str = "count") -> list[Person]:
+def folded(text: str) -> str:
+    """`text` without case and accents, for the name search: "Zoë" and "ZOE" are both "zoe"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def name_matches(name: str, query: str) -> bool:
+    return folded(query.strip()) in folded(name)
+
+
+def person_list(*, user, include_hidden: bool = False, order: str = "count", query: str = "") -> list[Person]:
     """Persons with face_count, photo_count (confirmed + auto) and suggested_count, in 2 queries.
 
     order "count": most faces first, then name and id; "name": case-insensitive name, then id.
+    query: only those whose name contains it, ignoring case and accents (`name_matches`).
+    Matched here, not in SQL: whether LIKE ignores accents depends on the database and the
+    column's collation (SQLite folds only ASCII), and the user's persons are all loaded anyway.
     The counts come from one aggregate over the user's faces (index face_owner_person_state)
     instead of a join of every person with every face grouped by person: 10x faster at 30,000
     faces (docs/BENCHMARKS.md, Web)."""
@@ -45,6 +60,8 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count") -> 
         persons = persons.filter(hidden=False)
     persons = persons.select_related("cover_face").defer("cover_face__embedding", "cover_face__landmarks")
     persons = list(persons.order_by(Lower("name"), "id") if order == "name" else persons.order_by("name", "id"))
+    if query.strip():
+        persons = [p for p in persons if name_matches(p.name, query)]
     shown = Q(state__in=SHOWN_STATES)
     counts = {
         row["person_id"]: row
@@ -68,9 +85,16 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count") -> 
     return persons
 
 
-def person_names(*, user) -> list[tuple[int, str]]:
-    """(id, name) of every person, by name: the name boxes' <datalist> and the pick-a-person lists."""
-    return list(Person.objects.for_user(user).order_by(Lower("name"), "id").values_list("id", "name"))
+def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """(id, name) of every person, by name: the name boxes' <datalist> and the pick-a-person lists.
+
+    query: only the names that contain it, ignoring case and accents (as `person_list`), and the
+    persons in `keep` whatever their name (those already picked: a search never unpicks one)."""
+    names = list(Person.objects.for_user(user).order_by(Lower("name"), "id").values_list("id", "name"))
+    if not query.strip():
+        return names
+    keep = set(keep)
+    return [(pid, name) for pid, name in names if pid in keep or name_matches(name, query)]
 
 
 def person_stats(*, user, person_id: int) -> dict[str, int]:

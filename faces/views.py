@@ -80,17 +80,34 @@ def undo(request: HttpRequest, token: str) -> HttpResponse:
 # People page -------------------------------------------------------------------------------
 
 
+NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
+
+
+def _name_query(request: HttpRequest) -> str:
+    return request.GET.get("q", "").strip()[:NAME_QUERY_MAX]
+
+
 def _people_context(request: HttpRequest) -> dict:
     sort = "name" if request.GET.get("sort") == "name" else "count"
     show_hidden = request.GET.get("hidden") == "1"
-    persons = selectors.person_list(user=request.user, include_hidden=True, order=sort)
+    query = _name_query(request)
+    persons = selectors.person_list(user=request.user, include_hidden=True, order=sort, query=query)
     return {
         "sort": sort,
         "show_hidden": show_hidden,
+        "q": query,
         "persons": [p for p in persons if not p.hidden],
         "hidden_persons": [p for p in persons if p.hidden],
-        "person_names": [(p.id, p.name) for p in sorted(persons, key=lambda p: (p.name.lower(), p.id))],
     }
+
+
+def _person_names(request: HttpRequest, context: dict) -> list[tuple[int, str]]:
+    """Every name for the group forms' <datalist>: from the persons already loaded, unless a
+    search left some of them out (then one more query, on searches only)."""
+    if context["q"]:
+        return selectors.person_names(user=request.user)
+    persons = context["persons"] + context["hidden_persons"]
+    return [(p.id, p.name) for p in sorted(persons, key=lambda p: (p.name.lower(), p.id))]
 
 
 @login_required
@@ -101,6 +118,7 @@ def people(request: HttpRequest) -> HttpResponse:
         return render(request, "faces/people.html#people-list", context)
     context["groups"] = selectors.group_list_with_samples(user=request.user, limit=GROUPS_SHOWN, samples=GROUP_SAMPLES)
     context["unnamed_count"] = selectors.unnamed_face_count(user=request.user)
+    context["person_names"] = _person_names(request, context)
     if request.htmx.target == "groups":
         return render(request, "faces/people.html#groups", context)
     # Called by the template only for the empty page (a query saved on every other one).
@@ -763,9 +781,14 @@ def review(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def photo_filter(request: HttpRequest) -> HttpResponse:
-    names = selectors.person_names(user=request.user)
+    """Photos of the picked people. "Find a person" (`q`) narrows the list of people to pick
+    from (as you type, with htmx: just that list); the people already picked stay in it."""
+    picked = [int(pid) for pid in request.GET.getlist("person") if pid.isdecimal()]
+    names = selectors.person_names(user=request.user, query=_name_query(request), keep=picked)
     form = PhotoFilterForm(request.GET or None, person_choices=[(str(pid), name) for pid, name in names])
-    context = {"form": form, "photos": None, "next_cursor": None, "query": ""}
+    if request.htmx.target == "person-picks":
+        return render(request, "faces/photo_filter.html#person-picks", {"form": form, "q": _name_query(request)})
+    context = {"form": form, "photos": None, "next_cursor": None, "query": "", "q": _name_query(request)}
     if form.is_valid() and form.cleaned_data["person"]:
         data = form.cleaned_data
         try:

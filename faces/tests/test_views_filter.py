@@ -1,11 +1,12 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from faces.models import Face
-from faces.tests.viewdata import XSS, XSS_ESCAPED, hx
+from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, XSS, XSS_ESCAPED, hx
 from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
 
 URL = reverse("faces:photo_filter")
@@ -119,3 +120,61 @@ def test_names_and_filenames_are_escaped(alice_client, alice):
     FaceFactory(owner=alice, photo=PhotoFactory(owner=alice, original_filename=XSS + ".jpg"), person=evil)
     html = alice_client.get(URL, {"person": evil.id}).content.decode()
     assert XSS not in html and XSS_ESCAPED in html
+
+
+# "Find a person": the list of people to pick from narrows -----------------------------------
+
+
+def _picks(html: str) -> set[str]:
+    return set(re.findall(r'<label for="id_person_\d+">([^<]*)</label>', html))
+
+
+@pytest.mark.django_db
+def test_find_a_person_narrows_the_picks_by_part_of_a_name_ignoring_case_and_accents(alice_client, alice):
+    for name in ("Zoë", "Zoe Ball", "Chloé", "Ben"):
+        PersonFactory(owner=alice, name=name, faces=0)
+    assert _picks(alice_client.get(URL, {"q": "ZOE"}).content.decode()) == {"Zoë", "Zoe Ball"}
+    assert _picks(alice_client.get(URL, {"q": "loé"}).content.decode()) == {"Chloé"}
+    assert _picks(alice_client.get(URL, {"q": ""}).content.decode()) == {"Zoë", "Zoe Ball", "Chloé", "Ben"}
+
+
+@pytest.mark.django_db
+def test_find_a_person_keeps_the_people_already_picked(alice_client, family):
+    html = alice_client.get(URL, {"q": "ann", "person": [family["ben"].id], "mode": "or"}).content.decode()
+    assert _picks(html) == {"Anna", "Ben"}
+    assert f'value="{family["ben"].id}" id="id_person_1" checked' in html
+    assert shown(response_for := alice_client.get(URL, {"q": "zzz", "person": [family["ben"].id]}), family) == {
+        "ben_only",
+        "both",
+    }
+    assert _picks(response_for.content.decode()) == {"Ben"}
+
+
+@pytest.mark.django_db
+def test_find_a_person_never_offers_another_users_people(alice_client, family, bob):
+    PersonFactory(owner=bob, name="Anna of Bob", faces=0)
+    for response in (
+        alice_client.get(URL, {"q": "anna"}),
+        alice_client.get(URL, {"q": "anna"}, **hx(HTTP_HX_TARGET="person-picks")),
+    ):
+        assert _picks(response.content.decode()) == {"Anna"}
+
+
+@pytest.mark.django_db
+def test_find_a_person_as_you_type_answers_with_the_picks_only(alice_client, family, django_assert_max_num_queries):
+    alice_client.get(URL)  # the first request of a session does more
+    with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 1):
+        response = alice_client.get(
+            URL, {"q": "be", "person": [family["anna"].id]}, **hx(HTTP_HX_TARGET="person-picks")
+        )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="person-picks"') and "<html" not in html and "photo-tile" not in html
+    assert _picks(html) == {"Anna", "Ben"} and f'value="{family["anna"].id}" id="id_person_0" checked' in html
+
+
+@pytest.mark.django_db
+def test_find_a_person_is_a_labelled_field_of_the_get_form(alice_client, family):
+    html = alice_client.get(URL, {"q": "an"}).content.decode()
+    assert '<label for="filter-q">Find a person</label>' in html
+    assert 'id="filter-q" type="search" name="q" value="an"' in html
+    assert 'hx-trigger="input changed delay:200ms"' in html and 'hx-target="#person-picks"' in html

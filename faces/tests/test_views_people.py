@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -129,3 +131,98 @@ def test_the_page_query_count_does_not_grow_with_people_and_groups(
         response = alice_client.get(URL)
     assert response.content.decode().count('class="group-card card"') == 24
     assert Person.objects.filter(owner=alice).count() == 40
+
+
+# Name search ("Find a person") --------------------------------------------------------------
+
+
+def _names(html: str) -> set[str]:
+    return set(re.findall(r'class="person-name">([^<]*)<', html))
+
+
+@pytest.mark.django_db
+def test_the_search_finds_people_by_part_of_their_name(alice_client, alice):
+    for name in ("Anna Schmidt", "Joanna", "Ben"):
+        PersonFactory(owner=alice, name=name)
+    html = alice_client.get(URL, {"q": "ANNA"}).content.decode()
+    assert _names(html) == {"Anna Schmidt", "Joanna"}
+    assert 'value="ANNA"' in html and 'role="search"' in html
+
+
+@pytest.mark.django_db
+def test_the_search_ignores_accents_both_ways(alice_client, alice):
+    PersonFactory(owner=alice, name="Zoë Ørsted")
+    PersonFactory(owner=alice, name="Zoe")
+    PersonFactory(owner=alice, name="Chloé")
+    assert _names(alice_client.get(URL, {"q": "zoe"}).content.decode()) == {"Zoë Ørsted", "Zoe"}
+    assert _names(alice_client.get(URL, {"q": "chloe"}).content.decode()) == {"Chloé"}
+    assert _names(alice_client.get(URL, {"q": "ZOË"}).content.decode()) == {"Zoë Ørsted", "Zoe"}
+
+
+@pytest.mark.django_db
+def test_the_search_never_shows_another_users_people(alice_client, alice, bob):
+    PersonFactory(owner=alice, name="Anna")
+    PersonFactory(owner=bob, name="Anna of Bob")
+    for response in (
+        alice_client.get(URL, {"q": "anna"}),
+        alice_client.get(URL, {"q": "bob"}, **hx(HTTP_HX_TARGET="people-list")),
+    ):
+        assert "Anna of Bob" not in response.content.decode()
+    assert _names(alice_client.get(URL, {"q": "anna"}).content.decode()) == {"Anna"}
+
+
+@pytest.mark.django_db
+def test_an_empty_search_shows_everyone_as_before(alice_client, alice):
+    for name in ("Anna", "Ben", "Zoë"):
+        PersonFactory(owner=alice, name=name)
+    assert _names(alice_client.get(URL, {"q": "  "}).content.decode()) == {"Anna", "Ben", "Zoë"}
+    assert _names(alice_client.get(URL).content.decode()) == {"Anna", "Ben", "Zoë"}
+
+
+@pytest.mark.django_db
+def test_a_search_that_finds_nobody_says_so_not_no_people_yet(alice_client, alice):
+    PersonFactory(owner=alice, name="Anna")
+    html = alice_client.get(URL, {"q": "xyz"}).content.decode()
+    assert _names(html) == set() and "No name contains “xyz”" in html and "No people yet" not in html
+
+
+@pytest.mark.django_db
+def test_the_search_as_you_type_answers_with_the_list_only_keeping_sort_and_query(alice_client, alice):
+    PersonFactory(owner=alice, name="Anna", faces=1)
+    PersonFactory(owner=alice, name="Annabel", faces=3)
+    PersonFactory(owner=alice, name="Ben")
+    response = alice_client.get(URL, {"q": "ann", "sort": "name"}, **hx(HTTP_HX_TARGET="people-list"))
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="people-list"') and "<html" not in html
+    assert "Who are they?" not in html and 'id="people-search"' not in html
+    assert _names(html) == {"Anna", "Annabel"} and html.index("Anna<") < html.index("Annabel<")
+    # The refresh after a correction and the sort links keep the search.
+    assert "?sort=name&amp;q=ann" in html and "?sort=count&amp;q=ann" in html
+    assert '<input type="hidden" name="sort" value="name" form="people-search">' in html
+
+
+@pytest.mark.django_db
+def test_the_search_field_is_labelled_and_sends_as_you_type(alice_client, alice):
+    PersonFactory(owner=alice, name="Anna")
+    html = alice_client.get(URL).content.decode()
+    assert '<label for="people-q">Find a person</label>' in html
+    assert 'id="people-q" type="search" name="q"' in html
+    assert 'hx-trigger="input changed delay:200ms"' in html and 'hx-target="#people-list"' in html
+    assert 'method="get" action="' + URL + '"' in html
+
+
+@pytest.mark.django_db
+def test_the_search_keeps_the_group_forms_datalist_whole(alice_client, alice):
+    make_cast(alice)
+    html = alice_client.get(URL, {"q": "anna"}).content.decode()
+    assert _names(html) == {"Anna"}
+    datalist = html[html.index('<datalist id="person-names">') :]
+    assert '<option value="Anna">' in datalist and '<option value="Ben">' in datalist
+
+
+@pytest.mark.django_db
+def test_the_search_does_not_add_queries_to_the_list(alice_client, alice):
+    _many(alice, 10)
+    plain = count_queries(alice_client, URL, **hx(HTTP_HX_TARGET="people-list"))
+    searched = count_queries(alice_client, URL + "?q=person", **hx(HTTP_HX_TARGET="people-list"))
+    assert searched == plain
