@@ -35,9 +35,14 @@ def person_get(*, user, person_id: int) -> Person:
     return Person.objects.for_user(user).get(pk=person_id)
 
 
+# Latin letters that Unicode does not decompose into a base letter and an accent, so that
+# removing the accents alone would not find "Ørsted" for "orsted" (nor "Łukasz" for "lukasz").
+_UNDECOMPOSED = str.maketrans({"ø": "o", "đ": "d", "ħ": "h", "ł": "l", "ı": "i", "æ": "ae", "œ": "oe"})
+
+
 def folded(text: str) -> str:
     """`text` without case and accents, for the name search: "Zoë" and "ZOE" are both "zoe"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSED))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
