@@ -79,7 +79,9 @@ def test_story(page: Page, live_server, celery_worker_process, faces_dir, screen
     page.set_viewport_size(PHONE)
     on_phone = box_in_image(page)
     page.set_viewport_size(DESKTOP)
-    assert on_phone["imageWidth"] > on_desktop["imageWidth"]  # the photo takes the phone's width
+    # On the phone the photo takes the width of the page (a small photo is shown up to twice
+    # its size on a desktop, so the two widths are not compared with each other).
+    assert on_phone["imageWidth"] >= PHONE["width"] - 48, on_phone
     for key in ("left", "top", "width", "height"):
         assert abs(on_desktop[key] - on_phone[key]) < 0.01, (on_desktop, on_phone)
 
