@@ -339,13 +339,37 @@ def persons_for_photo_filter(
 ) -> PhotoPage:
     """Photos showing all (mode "and") or any ("or") of these persons, within the dates: one
     page after `cursor`, newest first."""
+    photos = photos_showing(
+        photos=Photo.objects.for_user(user),
+        persons=Person.objects.for_user(user),
+        faces=Face.objects.filter(state__in=SHOWN_STATES),
+        person_ids=person_ids,
+        mode=mode,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return keyset_page(photos, cursor=cursor, limit=limit)
+
+
+def photos_showing(
+    *,
+    photos: QuerySet[Photo],
+    persons: QuerySet[Person],
+    faces: QuerySet[Face],
+    person_ids: list[int],
+    mode: str,
+    date_from: datetime.date | None,
+    date_to: datetime.date | None,
+) -> QuerySet[Photo]:
+    """The "photos by people" filter on querysets the caller scoped (the owner's library, or a
+    shared one): `photos` with a face of `faces` of all ("and") or any ("or") of the persons.
+    A person id outside `persons` raises Person.DoesNotExist (a 404, like a foreign id)."""
     if mode not in ("and", "or"):
         raise ValueError("mode is 'and' or 'or'")
     wanted = {int(p) for p in person_ids}
-    if Person.objects.for_user(user).filter(pk__in=wanted).count() != len(wanted):
+    if persons.filter(pk__in=wanted).count() != len(wanted):
         raise Person.DoesNotExist("Person matching query does not exist.")
-    photos = Photo.objects.for_user(user)
-    shown = Face.objects.filter(photo=OuterRef("pk"), state__in=SHOWN_STATES)
+    shown = faces.filter(photo=OuterRef("pk"))
     if mode == "and":
         for pid in sorted(wanted):
             photos = photos.filter(Exists(shown.filter(person_id=pid)))
@@ -355,7 +379,7 @@ def persons_for_photo_filter(
         photos = photos.filter(taken_at__date__gte=date_from)
     if date_to:
         photos = photos.filter(taken_at__date__lte=date_to)
-    return keyset_page(photos, cursor=cursor, limit=limit)
+    return photos
 
 
 def group_list(*, user) -> QuerySet[FaceGroup]:

@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from faces.models import Face, Person
-from faces.selectors import SHOWN_STATES
+from faces.selectors import SHOWN_STATES, photos_showing
 from gallery.models import Photo
 from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
 from sharing.models import Share
@@ -114,22 +114,15 @@ def shared_photos_by_people(
     """Photos showing all ("and") or any ("or") of these people: the owner's "Photos by
     people" (faces.selectors.persons_for_photo_filter) on the shared library. An id that is
     not one of the people shown raises Person.DoesNotExist (404), like a foreign id."""
-    if mode not in ("and", "or"):
-        raise ValueError("mode is 'and' or 'or'")
-    wanted = {int(p) for p in person_ids}
-    if shared_persons(viewer=viewer, share_id=share_id).filter(pk__in=wanted).count() != len(wanted):
-        raise Person.DoesNotExist("Person matching query does not exist.")
-    photos = shared_photos(viewer=viewer, share_id=share_id)
-    named = shared_faces(viewer=viewer, share_id=share_id).filter(photo=OuterRef("pk"))
-    if mode == "and":
-        for pid in sorted(wanted):
-            photos = photos.filter(Exists(named.filter(person_id=pid)))
-    elif wanted:
-        photos = photos.filter(Exists(named.filter(person_id__in=wanted)))
-    if date_from:
-        photos = photos.filter(taken_at__date__gte=date_from)
-    if date_to:
-        photos = photos.filter(taken_at__date__lte=date_to)
+    photos = photos_showing(
+        photos=shared_photos(viewer=viewer, share_id=share_id),
+        persons=shared_persons(viewer=viewer, share_id=share_id),
+        faces=shared_faces(viewer=viewer, share_id=share_id),
+        person_ids=person_ids,
+        mode=mode,
+        date_from=date_from,
+        date_to=date_to,
+    )
     return keyset_page(photos, cursor=cursor, limit=limit)
 
 
