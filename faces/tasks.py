@@ -25,8 +25,8 @@ from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
-# The flag outlives the delay so a slow queue still sees one pending run; it expires on its
-# own if the task was lost (broker down), so the next change schedules again.
+# The flag outlives the delay by this much so a slow queue still sees one pending run; it
+# expires on its own if the task was lost (broker down), so the next change schedules again.
 FLAG_TTL_SECONDS = 120
 
 
@@ -36,7 +36,9 @@ def _flag(kind: str, owner_id: int) -> str:
 
 def _schedule(kind: str, task, owner_id: int, delay: float) -> bool:
     key = _flag(kind, owner_id)
-    if not cache.add(key, 1, timeout=FLAG_TTL_SECONDS):
+    # A big library's regroup waits minutes: a flag shorter than the delay would let every photo
+    # after it expires enqueue another full refresh while the first one is still waiting.
+    if not cache.add(key, 1, timeout=delay + FLAG_TTL_SECONDS):
         return False
     try:
         task.apply_async(args=[int(owner_id)], countdown=delay)

@@ -176,6 +176,24 @@ def test_a_change_during_a_running_rebuild_schedules_exactly_one_more(
     cache.delete(tasks._flag("index-rebuild", alice.id))
 
 
+def test_a_long_regroup_delay_keeps_its_flag_until_the_run(alice):
+    # A library whose last refresh took 30 s waits 300 s before the next: the flag that makes
+    # the photos arriving meanwhile enqueue nothing must live longer than that wait.
+    cache.delete(tasks._flag("regroup", alice.id))
+    cache.set(tasks._flag("refresh-seconds", alice.id), 30.0)
+    with (
+        mock.patch.object(tasks.faces_regroup, "apply_async") as enqueue,
+        mock.patch.object(tasks.cache, "add", wraps=cache.add) as add,
+    ):
+        assert tasks.schedule_faces_regroup(alice.id)
+        assert not tasks.schedule_faces_regroup(alice.id)
+    assert enqueue.call_count == 1
+    assert enqueue.call_args.kwargs["countdown"] == 300.0
+    assert add.call_args.kwargs["timeout"] > 300.0
+    cache.delete(tasks._flag("regroup", alice.id))
+    cache.delete(tasks._flag("refresh-seconds", alice.id))
+
+
 def test_a_broker_outage_does_not_fail_the_correction(alice, library, django_capture_on_commit_callbacks):
     from kombu.exceptions import OperationalError
 
