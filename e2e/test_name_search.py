@@ -7,7 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.tests.flows import make_verified_user
+from e2e.conftest import DESKTOP, PHONE
 from e2e.helpers import assert_accessible, log_in, watch_console
+from sharing.models import Share
 from smartgallery.tests.factories import PersonFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -51,4 +53,50 @@ def test_typing_part_of_a_name_narrows_the_lists(page: Page, live_server):
     expect(picks).to_have_text(["Ben", "Zoë Ørsted"])
     expect(page.get_by_label("Ben")).to_be_checked()
     assert_accessible(page, "photos by people, searched")
+    assert errors == [], errors
+
+
+def test_find_a_person_in_a_library_shared_with_me(page: Page, live_server, screenshots):
+    """The same search on the read-only pages of a shared library: the owner's people only."""
+    alice = make_verified_user("alice@example.com", "correct-horse-battery-42", display_name="Alice")
+    carol = make_verified_user("carol@example.com", "staple-battery-horse-24", display_name="Carol")
+    for name in ("Zoë Ørsted", "Anna Schmidt", "Joanna", "Ben"):
+        PersonFactory(owner=alice, name=name, faces=0)
+    PersonFactory(owner=carol, name="Zoe of Carol", faces=0)
+    share = Share.objects.create(owner=alice, email=carol.email, viewer=carol)
+    errors = watch_console(page)
+    log_in(page, live_server.url, carol)
+    base = f"{live_server.url}/shared/{share.id}"
+
+    page.goto(f"{base}/people/")
+    names = page.locator("#people-list .person-name")
+    expect(names).to_have_count(4)
+    search = page.get_by_label("Find a person")
+    search.focus()
+    page.keyboard.type("zoe")
+    expect(names).to_have_text(["Zoë Ørsted"])  # never carol's own Zoe
+    expect(page).to_have_url(f"{base}/people/?q=zoe")
+    expect(search).to_be_focused()
+    search.fill("")
+    page.keyboard.type("ANNA")
+    expect(names).to_have_count(2)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/people/?q=ANNA")
+    expect(names).to_have_text(["Anna Schmidt", "Joanna"])
+    assert_accessible(page, "shared people, searched")
+    screenshots(page, "shared-people-search")
+    page.set_viewport_size(PHONE)
+    assert_accessible(page, "shared people, searched, phone")
+    page.set_viewport_size(DESKTOP)
+
+    page.goto(f"{base}/people/photos/")
+    picks = page.locator("#person-picks .pick label")
+    expect(picks).to_have_count(4)
+    page.get_by_label("Ben").check()
+    page.get_by_label("Find a person").fill("ORST")
+    expect(picks).to_have_text(["Ben", "Zoë Ørsted"])
+    expect(page.get_by_label("Ben")).to_be_checked()
+    assert_accessible(page, "shared photos by people, searched")
+    page.set_viewport_size(PHONE)
+    assert_accessible(page, "shared photos by people, searched, phone")
     assert errors == [], errors

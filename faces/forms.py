@@ -6,6 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
+
+
+def name_query(params) -> str:
+    """What "Find a person" looks for (`q` of a GET), trimmed; longer than a name is cut."""
+    return params.get("q", "").strip()[:NAME_QUERY_MAX]
+
 
 class WhoForm(forms.Form):
     """Who is this: an existing person (picked from the list) or a name.

@@ -95,7 +95,12 @@ def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tup
 
     query: only the names that contain it, ignoring case and accents (as `person_list`), and the
     persons in `keep` whatever their name (those already picked: a search never unpicks one)."""
-    names = list(Person.objects.for_user(user).order_by(Lower("name"), "id").values_list("id", "name"))
+    return person_names_in(Person.objects.for_user(user), query=query, keep=keep)
+
+
+def person_names_in(persons: QuerySet[Person], *, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """`person_names` on persons the caller scoped (the owner's, or a shared library's): one query."""
+    names = list(persons.order_by(Lower("name"), "id").values_list("id", "name"))
     if not query.strip():
         return names
     keep = set(keep)

@@ -31,6 +31,7 @@ from faces.forms import (
     PhotoFilterForm,
     RenameForm,
     WhoForm,
+    name_query,
 )
 from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
@@ -80,17 +81,10 @@ def undo(request: HttpRequest, token: str) -> HttpResponse:
 # People page -------------------------------------------------------------------------------
 
 
-NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
-
-
-def _name_query(request: HttpRequest) -> str:
-    return request.GET.get("q", "").strip()[:NAME_QUERY_MAX]
-
-
 def _people_context(request: HttpRequest) -> dict:
     sort = "name" if request.GET.get("sort") == "name" else "count"
     show_hidden = request.GET.get("hidden") == "1"
-    query = _name_query(request)
+    query = name_query(request.GET)
     persons = selectors.person_list(user=request.user, include_hidden=True, order=sort, query=query)
     return {
         "sort": sort,
@@ -784,11 +778,13 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
     """Photos of the picked people. "Find a person" (`q`) narrows the list of people to pick
     from (as you type, with htmx: just that list); the people already picked stay in it."""
     picked = [int(pid) for pid in request.GET.getlist("person") if pid.isdecimal()]
-    names = selectors.person_names(user=request.user, query=_name_query(request), keep=picked)
+    names = selectors.person_names(user=request.user, query=name_query(request.GET), keep=picked)
     form = PhotoFilterForm(request.GET or None, person_choices=[(str(pid), name) for pid, name in names])
     if request.htmx.target == "person-picks":
-        return render(request, "faces/photo_filter.html#person-picks", {"form": form, "q": _name_query(request)})
-    context = {"form": form, "photos": None, "next_cursor": None, "query": "", "q": _name_query(request)}
+        return render(
+            request, "faces/_photo_filter_form.html#person-picks", {"form": form, "q": name_query(request.GET)}
+        )
+    context = {"form": form, "photos": None, "next_cursor": None, "query": "", "q": name_query(request.GET)}
     if form.is_valid() and form.cleaned_data["person"]:
         data = form.cleaned_data
         try:

@@ -12,12 +12,13 @@ faces (confirmed or recognised, never a suggestion or an unknown face).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from faces.models import Face, Person
-from faces.selectors import SHOWN_STATES, photos_showing
+from faces.selectors import SHOWN_STATES, name_matches, person_names_in, photos_showing
 from gallery.models import Photo
 from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
 from sharing.models import Share
@@ -61,15 +62,24 @@ def shared_faces(*, viewer, share_id: int) -> QuerySet[Face]:
     )
 
 
-def shared_person_list(*, viewer, share_id: int) -> list[Person]:
+def shared_person_names(*, viewer, share_id: int, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """(id, name) of the people shown, by name, for "Photos by people": only the names that
+    contain `query` (case and accents ignored) and those in `keep` (already picked): 1 query."""
+    return person_names_in(shared_persons(viewer=viewer, share_id=share_id), query=query, keep=keep)
+
+
+def shared_person_list(*, viewer, share_id: int, query: str = "") -> list[Person]:
     """The people shown, most photos first, each with `photo_count` and `cover` (their cover
-    face when the viewer may see it, else None): 2 queries."""
+    face when the viewer may see it, else None): 2 queries. `query`: only those whose name
+    contains it, case and accents ignored (matched as on the owner's People page)."""
     persons = list(
         shared_persons(viewer=viewer, share_id=share_id)
         .select_related("cover_face__photo")
         .defer("cover_face__embedding", "cover_face__landmarks")
         .order_by(Lower("name"), "id")
     )
+    if query.strip():
+        persons = [p for p in persons if name_matches(p.name, query)]
     counts = dict(
         shared_faces(viewer=viewer, share_id=share_id)
         .filter(person_id__in=[p.id for p in persons])

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from faces.forms import PhotoFilterForm
+from faces.forms import PhotoFilterForm, name_query
 from gallery.media import media_response
 from gallery.selectors import face_boxes, neighbours_in, timeline_page
 from gallery.validation import CONTENT_TYPES
@@ -181,9 +181,14 @@ def face_crop(request: HttpRequest, share_id: int, pk: int) -> HttpResponse:
 @require_safe
 @library_view("faces:people")
 def people(request: HttpRequest, share_id: int) -> HttpResponse:
+    """The people shown, "Find a person" (`q`) narrowing them; as you type, just the list."""
     shared = selectors.library_get(viewer=request.user, share_id=share_id)
-    persons = selectors.shared_person_list(viewer=request.user, share_id=share_id)
-    return render(request, "sharing/people.html", {"shared_library": shared, "persons": persons})
+    query = name_query(request.GET)
+    persons = selectors.shared_person_list(viewer=request.user, share_id=share_id, query=query)
+    context = {"shared_library": shared, "persons": persons, "q": query}
+    if request.htmx.target == "people-list":
+        return render(request, "sharing/people.html#people-list", context)
+    return render(request, "sharing/people.html", context)
 
 
 @login_required
@@ -205,11 +210,15 @@ def person(request: HttpRequest, share_id: int, person_id: int) -> HttpResponse:
 @require_safe
 @library_view("faces:photo_filter")
 def photo_filter(request: HttpRequest, share_id: int) -> HttpResponse:
+    """The owner's "Photos by people" on the shared library, "Find a person" (`q`) included."""
     shared = selectors.library_get(viewer=request.user, share_id=share_id)
-    names = selectors.shared_persons(viewer=request.user, share_id=share_id).order_by("name", "id")
-    choices = [(str(pid), name) for pid, name in names.values_list("id", "name")]
-    form = PhotoFilterForm(request.GET or None, person_choices=choices)
-    context = {"shared_library": shared, "form": form, "photos": None, "next_cursor": None, "query": ""}
+    picked = [int(pid) for pid in request.GET.getlist("person") if pid.isdecimal()]
+    query = name_query(request.GET)
+    names = selectors.shared_person_names(viewer=request.user, share_id=share_id, query=query, keep=picked)
+    form = PhotoFilterForm(request.GET or None, person_choices=[(str(pid), name) for pid, name in names])
+    if request.htmx.target == "person-picks":
+        return render(request, "faces/_photo_filter_form.html#person-picks", {"form": form, "q": query})
+    context = {"shared_library": shared, "form": form, "photos": None, "next_cursor": None, "query": "", "q": query}
     if form.is_valid() and form.cleaned_data["person"]:
         data = form.cleaned_data
         page = selectors.shared_photos_by_people(

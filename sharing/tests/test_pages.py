@@ -3,6 +3,8 @@ what it costs in queries, and that a revoke closes everything at the next reques
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -93,6 +95,78 @@ def test_pages_load_more_with_htmx(alice, share, carol_client):
     cursor = page.split("?after=")[1].split('"')[0]
     more = body(carol_client.get(person_url, {"after": cursor}, **hx()))
     assert more.count('class="photo-tile"') == 1 and "<html" not in more
+
+
+# Find a person (the owner's name search, on the shared pages) ---------------------------------
+
+
+def _names(html: str) -> set[str]:
+    return set(re.findall(r'class="person-name">([^<]*)<', html))
+
+
+def _picks(html: str) -> set[str]:
+    return set(re.findall(r'<label for="id_person_\d+">([^<]*)</label>', html))
+
+
+def test_find_a_person_narrows_the_shared_people_ignoring_case_and_accents(alice, share, carol_client):
+    for name in ("Zoë Ørsted", "Anna Schmidt", "Joanna", "Ben"):
+        PersonFactory(owner=alice, name=name, faces=0)
+    PersonFactory(owner=alice, name="Annika Hidden", faces=0, hidden=True)
+    url = reverse("sharing:people", args=[share.id])
+    html = body(carol_client.get(url, {"q": "ANNA"}))
+    assert _names(html) == {"Anna Schmidt", "Joanna"}
+    assert 'id="people-q" type="search" name="q" value="ANNA"' in html and 'role="search"' in html
+    assert f'method="get" action="{url}"' in html and f'hx-get="{url}"' in html
+    assert _names(body(carol_client.get(url, {"q": "zoe orsted"}))) == {"Zoë Ørsted"}
+    assert _names(body(carol_client.get(url, {"q": "ann"}))) == {"Anna Schmidt", "Joanna"}  # never a hidden one
+    nobody = body(carol_client.get(url, {"q": "xyz"}))
+    assert _names(nobody) == set() and "No name contains “xyz”" in nobody and "No people named yet" not in nobody
+
+
+def test_find_a_person_as_you_type_answers_with_the_shared_list_only(alice, share, carol_client):
+    for name in ("Anna", "Ben"):
+        PersonFactory(owner=alice, name=name, faces=0)
+    response = carol_client.get(
+        reverse("sharing:people", args=[share.id]), {"q": "an"}, **hx(HTTP_HX_TARGET="people-list")
+    )
+    html = body(response)
+    assert html.lstrip().startswith('<section id="people-list"') and "<html" not in html
+    assert _names(html) == {"Anna"} and 'id="people-search"' not in html
+
+
+def test_find_a_person_narrows_the_shared_picks_and_keeps_the_picked(alice, share, carol_client):
+    anna = PersonFactory(owner=alice, name="Anna", faces=0)
+    ben = PersonFactory(owner=alice, name="Ben", faces=0)
+    PersonFactory(owner=alice, name="Chloé", faces=0)
+    url = reverse("sharing:photo_filter", args=[share.id])
+    html = body(carol_client.get(url, {"q": "CHLOE"}))
+    assert _picks(html) == {"Chloé"}
+    assert 'id="filter-q" type="search" name="q" value="CHLOE"' in html and f'hx-get="{url}"' in html
+    response = carol_client.get(url, {"q": "ann", "person": [ben.id]}, **hx(HTTP_HX_TARGET="person-picks"))
+    html = body(response)
+    assert html.lstrip().startswith('<div id="person-picks"') and "<html" not in html
+    assert _picks(html) == {"Anna", "Ben"} and f'value="{ben.id}" id="id_person_1" checked' in html
+    assert "No name contains “zzz”" in body(carol_client.get(url, {"q": "zzz"}))
+    assert _picks(body(carol_client.get(url, {"person": [anna.id]}))) == {"Anna", "Ben", "Chloé"}
+
+
+def test_find_a_person_in_a_shared_library_shows_only_that_librarys_people(alice, bob, carol, share, carol_client):
+    PersonFactory(owner=alice, name="Anna", faces=0)
+    PersonFactory(owner=carol, name="Anna of Carol", faces=0)
+    PersonFactory(owner=bob, name="Anna of Bob", faces=0)
+    Share.objects.create(owner=bob, email=carol.email, viewer=carol)  # bob shares with carol too
+    people = reverse("sharing:people", args=[share.id])
+    picks = reverse("sharing:photo_filter", args=[share.id])
+    for response in (
+        carol_client.get(people, {"q": "anna"}),
+        carol_client.get(people, {"q": "anna"}, **hx(HTTP_HX_TARGET="people-list")),
+    ):
+        assert _names(body(response)) == {"Anna"}
+    for response in (
+        carol_client.get(picks, {"q": "anna"}),
+        carol_client.get(picks, {"q": "anna"}, **hx(HTTP_HX_TARGET="person-picks")),
+    ):
+        assert _picks(body(response)) == {"Anna"}
 
 
 # The switcher and the navigation -------------------------------------------------------------
@@ -251,3 +325,12 @@ def test_queries_per_shared_page_are_few_and_do_not_grow(alice, alice_world, sha
     assert Photo.objects.filter(owner=alice).count() > 30
     large = {name: _count(carol_client, url, **headers) for name, (url, headers) in urls.items()}
     assert large == small
+
+
+def test_find_a_person_costs_no_query_more_on_the_shared_pages(alice, alice_world, share, carol_client):
+    people = reverse("sharing:people", args=[share.id])
+    picks = reverse("sharing:photo_filter", args=[share.id])
+    assert _count(carol_client, people + "?q=only") == OVERHEAD + PAGE_QUERIES["people"]
+    # As you type: the share, the people and their counts (no switcher); the share and the names.
+    assert _count(carol_client, people + "?q=only", **hx(HTTP_HX_TARGET="people-list")) == OVERHEAD + 3
+    assert _count(carol_client, picks + "?q=only", **hx(HTTP_HX_TARGET="person-picks")) == OVERHEAD + 2
