@@ -135,8 +135,19 @@ class FaceForm(forms.ModelForm):
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
     form = FaceForm
-    list_display = ("id", "thumbnail", "owner", "person", "state", "similarity", "margin", "photo", "changed_at")
-    list_filter = ("state", "owner")
+    list_display = (
+        "id",
+        "thumbnail",
+        "owner",
+        "person",
+        "state",
+        "source",
+        "similarity",
+        "margin",
+        "photo",
+        "changed_at",
+    )
+    list_filter = ("state", "source", "centred_crop", "owner")
     search_fields = ("person__name", "owner__email")
     list_select_related = ("owner", "person", "photo")
     raw_id_fields = ("person",)
@@ -151,6 +162,8 @@ class FaceAdmin(admin.ModelAdmin):
         "sharpness",
         "frontalness",
         "recognisable",
+        "source",
+        "centred_crop",
         "model_id",
         "group",
         "changed_by",

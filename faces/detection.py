@@ -48,9 +48,11 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def user_decided_faces_q() -> Q:
-    """Faces that carry a decision of the user, which no job may replace."""
+    """Faces that carry a decision of the user, which no job may replace. A face the user drew
+    is one whatever its state: recognition later clears `changed_by` when it names it."""
     return (
-        Q(state__in=[Face.State.CONFIRMED, Face.State.REJECTED_AS_FACE])
+        Q(source=Face.Source.DRAWN)
+        | Q(state__in=[Face.State.CONFIRMED, Face.State.REJECTED_AS_FACE])
         | Q(changed_by__isnull=False)
         | Exists(FaceRejection.objects.filter(face=OuterRef("pk")))
         | Exists(Person.objects.filter(cover_face=OuterRef("pk"), cover_chosen=True))
@@ -83,7 +85,7 @@ def photo_faces_store(
     crops: list[str] = []
     try:
         for face in detected:
-            crops.append(_write_crop(photo, face, image))
+            crops.append(write_crop(photo, face, image))
     except Exception:
         storage_delete(crops)
         raise
@@ -112,12 +114,12 @@ def _store(photo, detected, model_id, crops):
     refreshed = []
     for face_index, detection_index in matches.items():
         face = kept[face_index]
-        _measure(face, detected[detection_index], model_id)
+        apply_measurement(face, detected[detection_index], model_id)
         refreshed.append(face)
     if refreshed:
         Face.objects.bulk_update(
             refreshed,
-            ["landmarks", "det_score", "size_px", "sharpness", "frontalness", "recognisable", "embedding", "model_id"],
+            MEASURED_FIELDS,
         )
     matched = set(matches.values())
     new_faces = []
@@ -128,7 +130,7 @@ def _store(photo, detected, model_id, crops):
             continue
         x1, y1, x2, y2 = detection.box
         face = Face(owner_id=photo.owner_id, photo_id=photo.pk, x1=x1, y1=y1, x2=x2, y2=y2, crop=crop)
-        _measure(face, detection, model_id)
+        apply_measurement(face, detection, model_id)
         new_faces.append(face)
     old_crops = [face.crop.name for face in replaced if face.crop]
     if replaced:
@@ -160,7 +162,22 @@ def _match(kept: list[Face], detected: Sequence[DetectedFace]) -> dict[int, int]
     return matches
 
 
-def _measure(face: Face, detection: DetectedFace, model_id: str) -> None:
+MEASURED_FIELDS = [
+    "landmarks",
+    "det_score",
+    "size_px",
+    "sharpness",
+    "frontalness",
+    "recognisable",
+    "embedding",
+    "model_id",
+    "centred_crop",
+]
+
+
+def apply_measurement(face: Face, detection: DetectedFace, model_id: str) -> None:
+    """What the engine measured, onto the face (a drawn face matched by a detection gets the
+    detector's landmarks, so it is no longer a centred crop)."""
     face.landmarks = np.asarray(detection.landmarks, dtype=float).round(2).tolist()
     face.det_score = float(detection.det_score)
     face.size_px = max(0, round(float(detection.size_px)))
@@ -169,9 +186,10 @@ def _measure(face: Face, detection: DetectedFace, model_id: str) -> None:
     face.recognisable = detection.embedding is not None
     face.embedding = np.asarray(detection.embedding, dtype="<f4").tobytes() if detection.embedding is not None else None
     face.model_id = model_id
+    face.centred_crop = False
 
 
-def _write_crop(photo: Photo, detection: DetectedFace, image: np.ndarray) -> str:
+def write_crop(photo: Photo, detection: DetectedFace, image: np.ndarray) -> str:
     crop = imaging.square_crop(image, detection.box, margin=CROP_MARGIN, size=CROP_SIZE)
     name = face_crop_upload_to(Face(owner_id=photo.owner_id), "crop.jpg")
     return storage_save(name, ContentFile(imaging.encode_jpeg(crop, quality=CROP_QUALITY)))

@@ -84,6 +84,10 @@ class Face(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         REJECTED_AS_FACE = "rejected_as_face", "Not a face"
 
+    class Source(models.TextChoices):
+        DETECTOR = "detector", "Found by the detector"
+        DRAWN = "drawn", "Drawn by the user"
+
     # The owner is stored on the face (not only through the photo) so every face query and
     # the per-user index are scoped with one indexed column.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="faces")
@@ -100,6 +104,11 @@ class Face(models.Model):
     sharpness = models.FloatField(default=0.0)
     frontalness = models.FloatField(default=0.0)
     recognisable = models.BooleanField(default=True)
+    # A face the user drew a box around (faces/drawing.py) is the user's decision: no re-detection
+    # replaces it. Its embedding comes from the detector's landmarks found in the box, or, when
+    # there were none, from a centred crop (`centred_crop`), which recognises less reliably.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.DETECTOR)
+    centred_crop = models.BooleanField(default=False)
 
     # float32 bytes, L2-normalised; dimension = len(embedding) / 4, from the model that made it.
     embedding = models.BinaryField(null=True, blank=True)
@@ -131,6 +140,15 @@ class Face(models.Model):
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def drawn(self) -> bool:
+        return self.source == self.Source.DRAWN
+
+    @property
+    def measuring(self) -> bool:
+        """Drawn, and the worker has not embedded it yet (no model has looked at it)."""
+        return self.drawn and not self.model_id
 
 
 class FaceRejection(models.Model):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -360,6 +361,95 @@ def face_restore_states(*, user, snapshots: Sequence[FaceSnapshot | dict]) -> No
     Face.objects.bulk_update(
         list(faces.values()), ["state", "person", "similarity", "margin", "group", "changed_by", "changed_at"]
     )
+
+
+# Drawing a face ----------------------------------------------------------------------------
+
+# The smallest box a user may draw, in pixels of the original (its shorter side). Smaller than
+# the engine's minimum for recognition (32 px by default): such a face is kept and can be named,
+# but is not recognised, like a small detected face.
+MIN_DRAWN_SIDE = 24
+# A box a pixel past the edge is the page's rounding, not a mistake.
+EDGE_TOLERANCE = 1.0
+
+
+def _drawn_box(photo, box: Sequence[float]) -> tuple[float, float, float, float]:
+    try:
+        x1, y1, x2, y2 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValidationError("The box needs four numbers: left, top, right and bottom.") from None
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise ValidationError("The box needs four numbers: left, top, right and bottom.")
+    if x2 <= x1 or y2 <= y1:
+        raise ValidationError("The box is empty: its right edge must be right of its left, its bottom below its top.")
+    width, height = photo.width, photo.height
+    if x1 < -EDGE_TOLERANCE or y1 < -EDGE_TOLERANCE or x2 > width + EDGE_TOLERANCE or y2 > height + EDGE_TOLERANCE:
+        raise ValidationError(f"The box goes outside the photo ({width}×{height} pixels).")
+    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
+    if min(x2 - x1, y2 - y1) < MIN_DRAWN_SIDE:
+        raise ValidationError(
+            f"The box is too small: draw it at least {MIN_DRAWN_SIDE} pixels of the photo wide and high."
+        )
+    return x1, y1, x2, y2
+
+
+def _face_already_there(photo, box: tuple[float, float, float, float]) -> bool:
+    """A face shown on the photo whose box overlaps this one as much as two detections of one
+    face do, or whose centre lies inside it: drawing it again would make a second face."""
+    from faces.detection import SAME_FACE_IOU, box_iou
+
+    x1, y1, x2, y2 = box
+    for face in Face.objects.filter(photo_id=photo.pk).exclude(state=Face.State.REJECTED_AS_FACE):
+        cx, cy = (face.x1 + face.x2) / 2, (face.y1 + face.y2) / 2
+        if box_iou(box, face.box) >= SAME_FACE_IOU or (x1 <= cx <= x2 and y1 <= cy <= y2):
+            return True
+    return False
+
+
+@atomic_with_retry
+def face_draw(
+    *, user, photo_id: int, box: Sequence[float], person_id: int | None = None, name: str | None = None
+) -> tuple[Face, LabelsChange | None]:
+    """A face the detector missed: the user drew `box` (x1, y1, x2, y2 in pixels of the upright
+    original) around it, and may name it (an existing person or a new name: a confirmation,
+    as `face_assign`). The face is stored now, unmeasured; after commit a worker embeds it
+    (faces.drawing) and recognition matches and groups it like any other face. A drawn face is
+    the user's: no re-detection replaces it. Returns the face and the naming's change (None
+    when left unknown). Another user's photo (or person) raises DoesNotExist."""
+    from gallery.models import Photo
+
+    photo = Photo.objects.for_user(user).select_for_update().get(pk=photo_id)
+    if not photo.preview:
+        raise ValidationError("This photo is not processed yet: draw the face once it is shown.")
+    x1, y1, x2, y2 = _drawn_box(photo, box)
+    if _face_already_there(photo, (x1, y1, x2, y2)):
+        raise ValidationError("There is a face there already: open it from its box to name it.")
+    face = Face.objects.create(
+        owner=user,
+        photo=photo,
+        x1=x1,
+        y1=y1,
+        x2=x2,
+        y2=y2,
+        landmarks=[],
+        det_score=0.0,
+        size_px=round(min(x2 - x1, y2 - y1)),
+        recognisable=False,
+        source=Face.Source.DRAWN,
+        changed_by=user,
+        changed_at=timezone.now(),
+    )
+    change = None
+    if person_id is not None or name is not None:
+        change = face_assign(user=user, face_id=face.id, person_id=person_id, name=name)
+
+    def measure() -> None:
+        from faces.tasks import schedule_drawn_face_measure
+
+        schedule_drawn_face_measure(face.id)
+
+    transaction.on_commit(measure, robust=True)
+    return face, change
 
 
 # Persons -----------------------------------------------------------------------------------
@@ -816,6 +906,7 @@ __all__ = [
     "PersonSnapshot",
     "face_assign",
     "face_confirm",
+    "face_draw",
     "face_mark_not_a_face",
     "face_not_this_person",
     "face_restore_states",

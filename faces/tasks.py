@@ -20,7 +20,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
@@ -114,3 +114,47 @@ def faces_regroup(user_id: int) -> dict:
     if not User.objects.filter(pk=user_id).exists():
         return {}
     return _people_refresh(user_id)
+
+
+# A drawn face -------------------------------------------------------------------------------
+
+DRAWN_RETRY_SECONDS = 30
+DRAWN_MAX_RETRIES = 5
+
+
+def schedule_drawn_face_measure(face_id: int) -> None:
+    """After commit of faces.services.face_draw. A broker outage leaves the face unmeasured
+    (shown as "being measured") until the photo is processed again, which measures it."""
+    try:
+        drawn_face_measure.delay(int(face_id))
+    except (BrokerError, OSError):
+        logger.warning("Could not schedule the measuring of drawn face %s", face_id, exc_info=True)
+
+
+@shared_task(name="faces.tasks.drawn_face_measure", bind=True, max_retries=DRAWN_MAX_RETRIES)
+def drawn_face_measure(self, face_id: int) -> str:
+    """Embed a face the user drew (faces.drawing), then let it be matched and grouped."""
+    from faces import drawing
+    from faces.engine import FaceEngineError
+    from faces.models import Face
+
+    if not connection.in_atomic_block:  # (a test's transaction: closing would lose it)
+        close_old_connections()
+    try:
+        outcome = drawing.drawn_face_measure(face_id=face_id)
+    except FaceEngineError:
+        # engine_loader logged why; the face waits, unmeasured, for a reprocess with a pack.
+        logger.warning("Drawn face %s not measured: the face pack cannot be loaded", face_id)
+        return "no face pack"
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise self.retry(countdown=DRAWN_RETRY_SECONDS, exc=exc) from exc
+    owner_id = Face.objects.filter(pk=face_id).values_list("owner_id", flat=True).first()
+    if owner_id is not None and outcome in ("measured", "reference"):
+        try:
+            if outcome == "reference":
+                schedule_index_rebuild(owner_id)
+            else:
+                schedule_faces_regroup(owner_id)
+        except (BrokerError, OSError):
+            logger.warning("Could not schedule the refresh of user %s", owner_id, exc_info=True)
+    return outcome

@@ -26,6 +26,7 @@ from PIL import Image
 
 from faces import engine_loader
 from faces.detection import PhotoGone, photo_faces_store
+from faces.drawing import drawn_faces_measure
 from faces.engine import FaceEngineError
 from faces.models import Face
 from faces.recognition import recognise_photo
@@ -217,7 +218,9 @@ def photo_process(*, photo_id: int, task_id: str) -> str:
 
     try:
         locked.refresh_from_db()
-    except Photo.DoesNotExist:
+        # Drawn faces were kept; those no new detection matched are measured by this model.
+        drawn_faces_measure(photo=locked, engine=engine, image=rgb)
+    except (Photo.DoesNotExist, PhotoGone):
         return "skipped"  # deleted just now: its delete removed the faces and files we wrote
     recognise_photo(photo=locked)
     Photo.objects.filter(pk=photo_id, task_id=task_id, status=Photo.Status.PROCESSING).update(

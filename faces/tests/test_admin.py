@@ -110,3 +110,15 @@ def test_admin_face_reassign_refuses_another_users_person(operator_client, alice
     assert response.status_code == 302
     face.refresh_from_db()
     assert (face.person_id, face.state) == (anna.pk, Face.State.CONFIRMED)
+
+
+def test_face_list_filters_drawn_faces(operator_client, alice, anna):
+    drawn = _face(alice, source=Face.Source.DRAWN, centred_crop=True)
+    url = reverse("admin:faces_face_changelist")
+    response = operator_client.get(url, {"source__exact": "drawn"})
+    assert response.status_code == 200
+    assert [face.pk for face in response.context["cl"].result_list] == [drawn.pk]
+    assert b"Drawn by the user" in response.content
+    assert len(operator_client.get(url, {"source__exact": "detector"}).context["cl"].result_list) == 2
+    page = operator_client.get(reverse("admin:faces_face_change", args=[drawn.pk]))
+    assert b"Drawn by the user" in page.content
