@@ -21,7 +21,7 @@ import datetime
 import logging
 import math
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -232,9 +232,33 @@ def _release_photo_mates(faces: Sequence[Face], person: Person, *, change: Label
 
 
 def _reject(face: Face, person_id: int, *, change: LabelsChange) -> None:
-    _, created = FaceRejection.objects.get_or_create(owner_id=face.owner_id, face=face, person_id=person_id)
-    if created:
-        change.rejections_added.append((face.id, person_id))
+    _reject_all([(face, person_id)], change=change)
+
+
+def _reject_all(pairs: Sequence[tuple[Face, int]], *, change: LabelsChange) -> None:
+    """ "Not <person>" remembered for each (face, person id): two queries however many (the
+    faces are locked by the caller, so nobody adds the same row in between)."""
+    if not pairs:
+        return
+    known = set(FaceRejection.objects.filter(face__in=[face for face, _ in pairs]).values_list("face_id", "person_id"))
+    added = []
+    for face, person_id in pairs:
+        if (face.id, person_id) not in known:
+            known.add((face.id, person_id))
+            added.append(FaceRejection(owner_id=face.owner_id, face=face, person_id=person_id))
+    FaceRejection.objects.bulk_create(added)
+    change.rejections_added.extend((r.face_id, r.person_id) for r in added)
+
+
+def _name_faces(faces: Sequence[Face], person: Person, *, user, change: LabelsChange) -> None:
+    """The user says these faces are `person`: confirmed. A "not <person>" they had is lifted
+    (the user has the last word), and the other faces of their photos that a job had given the
+    person lose it (one person per photo unless the user says so)."""
+    removed = FaceRejection.objects.filter(face__in=faces, person=person)
+    change.rejections_removed.extend(removed.order_by("face_id").values_list("face_id", "person_id"))
+    removed.delete()
+    _release_photo_mates(faces, person, change=change)
+    _set_faces(faces, user=user, state=Face.State.CONFIRMED, person=person, change=change)
 
 
 def _refresh_cover(person: Person) -> None:
@@ -280,19 +304,31 @@ def face_assign(*, user, face_id: int, person_id: int | None = None, name: str |
     it is, and a later removal from the new person would otherwise hide the old one for good.
     Choosing a person the face was rejected for lifts that rejection (the user has the last word).
     """
+    return faces_assign(user=user, face_ids=[face_id], person_id=person_id, name=name)
+
+
+@atomic_with_retry
+def faces_assign(
+    *, user, face_ids: Sequence[int], person_id: int | None = None, name: str | None = None
+) -> LabelsChange:
+    """ "These are Ben": name every face the user picked (`face_assign` for each, in one
+    transaction, one Undo and one index rebuild). All the faces must be the user's, or nothing
+    changes (Face.DoesNotExist)."""
+    if not face_ids:
+        raise ValidationError("Pick at least one face.")
     change = LabelsChange()
     person = _person_or_new(user, person_id=person_id, name=name, change=change)
-    face = _face(user, face_id)
-    if face.state == Face.State.REJECTED_AS_FACE:
-        raise ValidationError("This was marked as not a face; restore it first.")
-    previous = face.person_id
-    removed = FaceRejection.objects.filter(face=face, person=person)
-    change.rejections_removed.extend((face.id, person.id) for _ in removed)
-    removed.delete()
-    _release_photo_mates([face], person, change=change)
-    _set_faces([face], user=user, state=Face.State.CONFIRMED, person=person, change=change)
-    _refresh_covers([person.id, previous])
-    _labels_changed(face.owner_id)
+    faces = _faces(user, face_ids)
+    if any(face.state == Face.State.REJECTED_AS_FACE for face in faces):
+        raise ValidationError(
+            "This was marked as not a face; restore it first."
+            if len(faces) == 1
+            else "One of these was marked as not a face; restore it first, or leave it out."
+        )
+    previous = {face.person_id for face in faces}
+    _name_faces(faces, person, user=user, change=change)
+    _refresh_covers([person.id, *previous])
+    _labels_changed(user.pk)
     return change
 
 
@@ -585,11 +621,7 @@ def person_faces_move(
         if target.id == source.id:
             raise ValidationError("Pick someone else: the faces are already this person's.")
     faces = _picked_faces_of(user, source, face_ids, change=change)
-    removed = FaceRejection.objects.filter(face__in=faces, person=target)
-    change.rejections_removed.extend(removed.order_by("face_id").values_list("face_id", "person_id"))
-    removed.delete()
-    _release_photo_mates(faces, target, change=change)
-    _set_faces(faces, user=user, state=Face.State.CONFIRMED, person=target, change=change)
+    _name_faces(faces, target, user=user, change=change)
     _refresh_covers([source.id, target.id])
     _labels_changed(user.pk)
     return change
@@ -603,10 +635,88 @@ def person_faces_reject(*, user, person_id: int, face_ids: Sequence[int]) -> Lab
     person = _person(user, person_id)
     change = LabelsChange()
     faces = _picked_faces_of(user, person, face_ids, change=change)
-    for face in faces:
-        _reject(face, person.id, change=change)
+    _reject_all([(face, person.id) for face in faces], change=change)
     _set_faces(faces, user=user, state=Face.State.UNKNOWN, person=None, change=change)
     _refresh_cover(person)
+    _labels_changed(user.pk)
+    return change
+
+
+# What a job gave a face and the user has not answered yet: a "yes" or "no" to it is asked.
+ASKED_STATES = (Face.State.SUGGESTED, Face.State.AUTO)
+SUGGESTIONS_GONE = "These suggestions were answered in the meantime; the page shows them as they are now."
+
+
+def _asked_faces(
+    user, asked: Mapping[int, int], *, change: LabelsChange, confirmed_ok: bool = False
+) -> list[tuple[Face, Person]]:
+    """The faces of `asked` (face id -> the person the page asked about) that a job still gives
+    that person (suggested or automatic), each with the person; every face and person must be
+    the user's (DoesNotExist otherwise, nothing changes). The others were answered or
+    re-matched since the page was drawn: left alone, reported in `skipped_face_ids`, except,
+    with `confirmed_ok`, a face the user confirmed for that person (nothing left to do)."""
+    asked = {int(face_id): int(person_id) for face_id, person_id in asked.items()}
+    if not asked:
+        raise ValidationError("Pick at least one face.")
+    # Persons first, then faces, each in id order (module rule). A person deleted or merged
+    # since still is the user's: her faces are simply no longer asked about.
+    wanted = set(asked.values())
+    persons = {
+        p.id: p
+        for p in Person.objects.for_user_including_deleted(user)
+        .select_for_update()
+        .filter(pk__in=wanted)
+        .order_by("id")
+    }
+    if len(persons) != len(wanted):
+        raise Person.DoesNotExist("Person matching query does not exist.")
+    chosen = []
+    for face in _faces(user, asked):
+        person = persons[asked[face.id]]
+        if face.person_id == person.id and face.state in ASKED_STATES and person.deleted_at is None:
+            chosen.append((face, person))
+        elif not (confirmed_ok and face.person_id == person.id and face.state == Face.State.CONFIRMED):
+            change.skipped_face_ids.append(face.id)
+    return chosen
+
+
+@atomic_with_retry
+def faces_confirm(*, user, asked: Mapping[int, int]) -> LabelsChange:
+    """ "Yes" to each picked suggestion at once (face id -> the person it was asked about), as
+    `face_confirm` does for one: confirmed, in one transaction, one Undo and one index rebuild.
+    A face answered or re-matched since the page was drawn is left alone and reported: a "yes"
+    to Anna never confirms a face that is someone else's by now, nor touches a confirmed one."""
+    change = LabelsChange()
+    chosen = _asked_faces(user, asked, change=change, confirmed_ok=True)
+    if not chosen:
+        raise ValidationError("These faces are confirmed already." if not change.skipped_face_ids else SUGGESTIONS_GONE)
+    by_person: dict[int, tuple[Person, list[Face]]] = {}
+    for face, person in chosen:
+        by_person.setdefault(person.id, (person, []))[1].append(face)
+    for person, faces in by_person.values():
+        _name_faces(faces, person, user=user, change=change)
+    if len(by_person) == 1:
+        ((only, _),) = by_person.values()
+        change.named_person_id, change.named_person_name = only.id, only.name
+    _refresh_covers(by_person)
+    _labels_changed(user.pk)
+    return change
+
+
+@atomic_with_retry
+def faces_reject(*, user, asked: Mapping[int, int]) -> LabelsChange:
+    """ "No" to each picked suggestion at once (face id -> the person it was asked about), as
+    `face_not_this_person` does for one: "not <person>" remembered, the face unknown again (its
+    next candidate comes from the re-match), in one transaction, one Undo and one index
+    rebuild. A face confirmed or re-matched since the page was drawn is left alone and
+    reported: "No to all" never undoes what the user confirmed."""
+    change = LabelsChange()
+    chosen = _asked_faces(user, asked, change=change)
+    if not chosen:
+        raise ValidationError(SUGGESTIONS_GONE)
+    _reject_all([(face, person.id) for face, person in chosen], change=change)
+    _set_faces([face for face, _ in chosen], user=user, state=Face.State.UNKNOWN, person=None, change=change)
+    _refresh_covers({person.id for _, person in chosen})
     _labels_changed(user.pk)
     return change
 
@@ -907,6 +1017,9 @@ __all__ = [
     "face_assign",
     "face_confirm",
     "face_draw",
+    "faces_assign",
+    "faces_confirm",
+    "faces_reject",
     "face_mark_not_a_face",
     "face_not_this_person",
     "face_restore_states",

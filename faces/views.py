@@ -330,6 +330,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
         return render(request, "faces/person.html#photo-page", context)
     context.update(_heading_context(request, person))
     context.update(_suggestions_context(request, person))
+    context["person_names"] = selectors.person_names(user=request.user)  # "Move to" the selection
     return render(request, "faces/person.html", context)
 
 
@@ -511,63 +512,102 @@ def person_outliers(request: HttpRequest, person_id: int) -> HttpResponse:
     return render(request, "faces/person_outliers.html", context)
 
 
-def _faces_done(request: HttpRequest, person: Person, change: services.LabelsChange, message: str) -> HttpResponse:
+def _picked_on_person_page(request: HttpRequest) -> tuple[list[int], list[int]]:
+    """The faces picked on a person's page: (photo tiles `face`, suggestions `suggestion`)."""
+    try:
+        return [int(f) for f in request.POST.getlist("face")], [int(f) for f in request.POST.getlist("suggestion")]
+    except ValueError:
+        raise Http404("Not found") from None
+
+
+def _faces_done(
+    request: HttpRequest, person: Person, change: services.LabelsChange, message: str, *, tiles_left: list[int]
+) -> HttpResponse:
+    """The answer to an action on faces picked from a person's page or from "Faces that may not
+    be Anna". On the person's page (htmx) the photo tiles of the faces that left her go (out of
+    band: `tiles_left` are picked photo tiles, so they are on the page) and her suggestions
+    are redrawn; the other page redraws itself from the redirect."""
     if change.skipped_face_ids:
         count = len(change.skipped_face_ids)
         message += f" {count} {'were' if count != 1 else 'was'} no longer {person.name}'s and stayed as they are."
-    return done(request, message, change=change, redirect_to=reverse("faces:person_outliers", args=[person.id]))
+    html = ""
+    if _face_region(request) == "person-bulk":
+        context = _suggestions_context(request, person)
+        context.update(tiles_left=tiles_left, suggestions_oob=True)
+        html = render_to_string("faces/person.html#bulk-answered", context, request=request)
+    return done(request, message, change=change, html=html, redirect_to=reverse("faces:person", args=[person.id]))
+
+
+def _person_faces_failed(request: HttpRequest, person: Person, message: str) -> HttpResponse:
+    return failed(request, message, redirect_to=reverse("faces:person", args=[person.id]))
+
+
+def _plural(count: int, word: str = "face") -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 @login_required
 @require_POST
-def person_outliers_move(request: HttpRequest, person_id: int) -> HttpResponse:
-    """Move the picked faces (`face`, repeated) to another person (`person`) or a name (`name`)."""
+def person_faces_move(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Move the picked faces (`face` and `suggestion`, repeated) to another person (`person`) or
+    a name (`name`): "these are not Anna, they are Ben"."""
     person = _get_person(request, person_id)
-    back = reverse("faces:person_outliers", args=[person.id])
     form = WhoForm(request.POST, user=request.user)
     if not form.is_valid():
-        return failed(request, " ".join(form.non_field_errors()) or "Type a name.", redirect_to=back)
-    face_ids = _picked_faces(request)
-    if not face_ids:
-        return failed(request, "Pick the faces to move.", redirect_to=back)
+        return _person_faces_failed(request, person, " ".join(form.non_field_errors()) or "Type a name.")
+    tiles, suggestions = _picked_on_person_page(request)
+    if not tiles and not suggestions:
+        return _person_faces_failed(request, person, "Pick the faces to move.")
     target = form.target()
     try:
         with owned():
             change = services.person_faces_move(
                 user=request.user,
                 person_id=person.id,
-                face_ids=face_ids,
+                face_ids=tiles + suggestions,
                 to_person_id=target.get("person_id"),
                 name=target.get("name"),
             )
     except ValidationError as exc:
-        return failed(request, error_text(exc), redirect_to=back)
+        return _person_faces_failed(request, person, error_text(exc))
     moved = sum(1 for snap in change.faces if snap.person_id == person.id)
     name = change.named_person_name  # not loaded again: the person may be deleted by now
-    return _faces_done(request, person, change, f"Moved {moved} face{'s' if moved != 1 else ''} to {name}.")
+    return _faces_done(request, person, change, f"Moved {_plural(moved)} to {name}.", tiles_left=tiles)
 
 
 @login_required
 @require_POST
-def person_outliers_reject(request: HttpRequest, person_id: int) -> HttpResponse:
-    """ "Not <person>" for each picked face (`face`, repeated)."""
+def person_faces_reject(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "Not <person>" for each picked face (`face` and `suggestion`, repeated)."""
     person = _get_person(request, person_id)
-    face_ids = _picked_faces(request)
-    if not face_ids:
-        return failed(
-            request,
-            "Pick the faces that are not this person.",
-            redirect_to=reverse("faces:person_outliers", args=[person.id]),
-        )
+    tiles, suggestions = _picked_on_person_page(request)
+    if not tiles and not suggestions:
+        return _person_faces_failed(request, person, "Pick the faces that are not this person.")
     try:
         with owned():
-            change = services.person_faces_reject(user=request.user, person_id=person.id, face_ids=face_ids)
+            change = services.person_faces_reject(user=request.user, person_id=person.id, face_ids=tiles + suggestions)
     except ValidationError as exc:
-        return failed(request, error_text(exc), redirect_to=reverse("faces:person_outliers", args=[person.id]))
+        return _person_faces_failed(request, person, error_text(exc))
     count = sum(1 for snap in change.faces if snap.person_id == person.id)
-    return _faces_done(
-        request, person, change, f"Not {person.name}: {count} face{'s' if count != 1 else ''}, remembered."
-    )
+    return _faces_done(request, person, change, f"Not {person.name}: {_plural(count)}, remembered.", tiles_left=tiles)
+
+
+@login_required
+@require_POST
+def person_faces_confirm(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "These are Anna": the picked faces that recognition gave her (suggested, or named
+    automatically) are confirmed; the ones confirmed already stay as they are."""
+    person = _get_person(request, person_id)
+    tiles, suggestions = _picked_on_person_page(request)
+    if not tiles and not suggestions:
+        return _person_faces_failed(request, person, f"Pick the faces that are {person.name}.")
+    try:
+        with owned():
+            change = services.faces_confirm(user=request.user, asked=dict.fromkeys(tiles + suggestions, person.id))
+    except ValidationError as exc:
+        return _person_faces_failed(request, person, error_text(exc))
+    count = sum(1 for snap in change.faces if snap.person_id == person.id)
+    return _faces_done(request, person, change, f"Confirmed {_plural(count)} of {person.name}.", tiles_left=[])
 
 
 # Face panel and face actions ---------------------------------------------------------------
@@ -746,6 +786,7 @@ def _review_context(request: HttpRequest, source=None) -> dict:
         "questions": questions.total,
         "items": items,
         "remaining": sum(item.count for item in items),
+        "shown": sum(len(item.faces) for item in items),
         "current_item": current[0],
         "current_face": current[1],
         "current_group": current[2],
@@ -764,9 +805,116 @@ def review(request: HttpRequest) -> HttpResponse:
         return render(request, "faces/review.html#card", context)
     if request.htmx.target == "review-grid":
         return render(request, "faces/review.html#grid", context)
-    # The names offered in "Someone else?" under a group question (none asked: not needed).
-    context["person_names"] = selectors.person_names(user=request.user) if context["questions"] else []
+    # The names offered in "Someone else?" under a group question and in the grid's "These are"
+    # (nothing asked: not needed).
+    asks_names = context["questions"] or (context["mode"] == "grid" and context["items"])
+    context["person_names"] = selectors.person_names(user=request.user) if asks_names else []
     return render(request, "faces/review.html", context)
+
+
+def _review_grid_answered(request: HttpRequest, message: str, change: services.LabelsChange) -> HttpResponse:
+    """An answer to a selection in the review grid: the grid redrawn (its target), with the toast."""
+    if change.skipped_face_ids:
+        count = len(change.skipped_face_ids)
+        message += f" {_plural(count)} had been answered in the meantime and stayed as they are."
+    html = ""
+    if _face_region(request) == "review-grid":
+        html = render_to_string(
+            "faces/review.html#grid", _review_context(request, source={"mode": "grid"}), request=request
+        )
+    return done(request, message, change=change, html=html, redirect_to=_review_grid_url())
+
+
+def _review_grid_url() -> str:
+    return reverse("faces:review") + "?mode=grid"
+
+
+def _review_failed(request: HttpRequest, message: str) -> HttpResponse:
+    return failed(request, message, redirect_to=_review_grid_url())
+
+
+def _asked_on_grid(request: HttpRequest) -> dict[int, int] | None:
+    """The grid's questions (`asked`, "<face id>:<person id>" for every face on it), or None
+    when one cannot be read."""
+    asked = {}
+    for value in request.POST.getlist("asked"):
+        face_id, _, person_id = value.partition(":")
+        if not (face_id.isdecimal() and person_id.isdecimal()):
+            return None
+        asked[int(face_id)] = int(person_id)
+    return asked
+
+
+SELECTION_UNREADABLE = "That selection could not be read; reload the page and try again."
+
+
+def _picked_on_grid(request: HttpRequest, *, every: bool = False) -> dict[int, int] | str:
+    """The picked faces of the grid, each with the person it was asked about (all of the
+    grid's with `every`); a message saying what is wrong otherwise."""
+    asked = _asked_on_grid(request)
+    if asked is None:
+        return SELECTION_UNREADABLE
+    if every:
+        return asked or "There are no suggestions on this page any more."
+    picked = _picked_faces(request)
+    if not picked:
+        return "Pick the faces first."
+    if any(face_id not in asked for face_id in picked):
+        return SELECTION_UNREADABLE
+    return {face_id: asked[face_id] for face_id in picked}
+
+
+@login_required
+@require_POST
+def review_confirm(request: HttpRequest) -> HttpResponse:
+    """ "Yes to selected" in the review grid: each picked face is its suggested person."""
+    picked = _picked_on_grid(request)
+    if isinstance(picked, str):
+        return _review_failed(request, picked)
+    try:
+        with owned():
+            change = services.faces_confirm(user=request.user, asked=picked)
+    except ValidationError as exc:
+        return _review_failed(request, error_text(exc))
+    count = len({snap.face_id for snap in change.faces if snap.face_id in picked})
+    whom = f" of {change.named_person_name}" if change.named_person_id else ""
+    return _review_grid_answered(request, f"Confirmed {_plural(count)}{whom}.", change)
+
+
+@login_required
+@require_POST
+def review_reject(request: HttpRequest) -> HttpResponse:
+    """ "No to selected", or with `all` "No to all" (every suggestion on the grid)."""
+    picked = _picked_on_grid(request, every=bool(request.POST.get("all")))
+    if isinstance(picked, str):
+        return _review_failed(request, picked)
+    try:
+        with owned():
+            change = services.faces_reject(user=request.user, asked=picked)
+    except ValidationError as exc:
+        return _review_failed(request, error_text(exc))
+    count = len({snap.face_id for snap in change.faces if snap.face_id in picked})
+    return _review_grid_answered(request, f"No to {_plural(count, 'suggestion')}: remembered.", change)
+
+
+@login_required
+@require_POST
+def review_name(request: HttpRequest) -> HttpResponse:
+    """ "These are …": the picked faces named for the person typed (or a new one)."""
+    form = WhoForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return _review_failed(request, " ".join(form.non_field_errors()) or "Type a name.")
+    picked = _picked_on_grid(request)
+    if isinstance(picked, str):
+        return _review_failed(request, picked)
+    try:
+        with owned():
+            change = services.faces_assign(user=request.user, face_ids=list(picked), **form.target())
+    except ValidationError as exc:
+        return _review_failed(request, error_text(exc))
+    name = change.named_person_name  # not loaded again: the person may be deleted by now
+    count = len({snap.face_id for snap in change.faces if snap.face_id in picked})
+    return _review_grid_answered(request, f"Named {_plural(count)} {name}.", change)
 
 
 # Photos by people --------------------------------------------------------------------------

@@ -136,15 +136,15 @@ def test_bob_cannot_put_his_face_into_alices_person(alice, alice_ids, bob, bob_i
         ),
         # Faces that may not belong: alice's person as the target, alice's faces in bob's selection.
         (
-            reverse("faces:person_outliers_move", args=[bob_ids["person"]]),
+            reverse("faces:person_faces_move", args=[bob_ids["person"]]),
             {"person": alice_ids["person"], "face": [bob_face]},
         ),
-        (reverse("faces:person_outliers_move", args=[bob_ids["person"]]), {"name": "X", "face": [alice_ids["face"]]}),
+        (reverse("faces:person_faces_move", args=[bob_ids["person"]]), {"name": "X", "face": [alice_ids["face"]]}),
         (
-            reverse("faces:person_outliers_move", args=[bob_ids["person"]]),
+            reverse("faces:person_faces_move", args=[bob_ids["person"]]),
             {"name": "X", "face": [bob_face, alice_ids["face"]]},
         ),
-        (reverse("faces:person_outliers_reject", args=[bob_ids["person"]]), {"face": [bob_face, alice_ids["face"]]}),
+        (reverse("faces:person_faces_reject", args=[bob_ids["person"]]), {"face": [bob_face, alice_ids["face"]]}),
     ]
     for url, data in attempts:
         for headers in ({}, hx()):

@@ -58,7 +58,7 @@ def test_the_wrong_face_comes_first_and_every_face_is_a_checkbox(alice_client, a
     assert sorted(boxes) == sorted([anna.wrong.id, anna.auto.id, *(f.id for f in anna.own)])
     assert "recognised" in html and "confirmed" in html
     assert reverse("gallery:photo", args=[anna.wrong.photo_id]) in html
-    assert url("person_outliers_reject", anna) in html and "Not Anna" in html
+    assert url("person_faces_reject", anna) in html and "Not Anna" in html
 
 
 @pytest.mark.django_db
@@ -95,7 +95,9 @@ def test_a_person_without_confirmed_faces_is_told_what_to_do(alice_client, alice
 def test_move_the_selection_to_another_person_without_javascript(alice_client, alice, anna):
     ben = PersonFactory(owner=alice, name="Ben", faces=1)
     response = alice_client.post(
-        url("person_outliers_move", anna), {"name": "ben", "face": [anna.wrong.id, anna.auto.id]}, follow=True
+        url("person_faces_move", anna),
+        {"name": "ben", "face": [anna.wrong.id, anna.auto.id], "next": url("person_outliers", anna)},
+        follow=True,
     )
     assert response.redirect_chain[-1][0] == url("person_outliers", anna)
     html = response.content.decode()
@@ -108,7 +110,7 @@ def test_move_the_selection_to_another_person_without_javascript(alice_client, a
 
 @pytest.mark.django_db
 def test_move_with_htmx_answers_with_a_toast_and_undo(alice_client, alice, anna):
-    response = alice_client.post(url("person_outliers_move", anna), {"name": "Carla", "face": [anna.wrong.id]}, **hx())
+    response = alice_client.post(url("person_faces_move", anna), {"name": "Carla", "face": [anna.wrong.id]}, **hx())
     html = response.content.decode()
     assert response.status_code == 200 and "Moved 1 face to Carla." in html and "/people/undo/" in html
     token = html.split('action="/people/undo/')[1].split("/")[0]
@@ -120,7 +122,7 @@ def test_move_with_htmx_answers_with_a_toast_and_undo(alice_client, alice, anna)
 
 @pytest.mark.django_db
 def test_not_her_for_the_selection(alice_client, anna):
-    response = alice_client.post(url("person_outliers_reject", anna), {"face": [anna.wrong.id]}, follow=True)
+    response = alice_client.post(url("person_faces_reject", anna), {"face": [anna.wrong.id]}, follow=True)
     assert "Not Anna: 1 face, remembered." in response.content.decode()
     anna.wrong.refresh_from_db()
     assert (anna.wrong.state, anna.wrong.person_id) == (Face.State.UNKNOWN, None)
@@ -131,10 +133,10 @@ def test_not_her_for_the_selection(alice_client, anna):
 @pytest.mark.parametrize(
     "name,data,message",
     [
-        ("person_outliers_move", {"name": "Ben"}, "Pick the faces to move."),
-        ("person_outliers_move", {"face": ["FACE"]}, "Type a name or pick a person."),
-        ("person_outliers_move", {"name": "anna", "face": ["FACE"]}, "Pick someone else"),
-        ("person_outliers_reject", {}, "Pick the faces that are not this person."),
+        ("person_faces_move", {"name": "Ben"}, "Pick the faces to move."),
+        ("person_faces_move", {"face": ["FACE"]}, "Type a name or pick a person."),
+        ("person_faces_move", {"name": "anna", "face": ["FACE"]}, "Pick someone else"),
+        ("person_faces_reject", {}, "Pick the faces that are not this person."),
     ],
 )
 def test_a_bad_request_says_why_and_changes_nothing(alice_client, alice, anna, name, data, message):
@@ -152,9 +154,7 @@ def test_a_bad_request_says_why_and_changes_nothing(alice_client, alice, anna, n
 def test_a_face_named_meanwhile_is_left_alone_and_reported(alice_client, alice, anna):
     ben = PersonFactory(owner=alice, name="Ben", faces=0)
     Face.objects.filter(pk=anna.auto.pk).update(person=ben)
-    response = alice_client.post(
-        url("person_outliers_reject", anna), {"face": [anna.wrong.id, anna.auto.id]}, follow=True
-    )
+    response = alice_client.post(url("person_faces_reject", anna), {"face": [anna.wrong.id, anna.auto.id]}, follow=True)
     assert "1 was no longer Anna&#x27;s and stayed as they are." in response.content.decode()
     anna.auto.refresh_from_db()
     assert anna.auto.person_id == ben.id
@@ -171,7 +171,7 @@ def test_names_are_escaped(alice_client, alice):
 def test_bob_gets_404_on_alices_page_and_actions(bob_client, alice, anna):
     for headers in ({}, hx()):
         assert bob_client.get(url("person_outliers", anna), **headers).status_code == 404
-        for name in ("person_outliers_move", "person_outliers_reject"):
+        for name in ("person_faces_move", "person_faces_reject"):
             response = bob_client.post(url(name, anna), {"name": "Bob", "face": [anna.wrong.id]}, **headers)
             assert response.status_code == 404
     anna.wrong.refresh_from_db()

@@ -306,9 +306,12 @@ def test_bob_cannot_link_his_objects_to_alices(htmx, alice, alice_world, bob, bo
 
 
 # B4: requests carrying several ids -----------------------------------------------------------
-# Reading the views: the only ones taking several ids are group_name (`face`, repeated: name the
-# picked faces of a group) and photo_filter (`person`, repeated: photos with these people).
-# Nothing else is bulk today (no bulk delete/hide/select-all).
+# Reading the views: the ones taking several ids are group_name and group_remove (`face`,
+# repeated: the picked faces of a group), photo_filter (`person`, repeated: photos with these
+# people), the person page's bar (person_faces_*: `face` and `suggestion`, repeated) and the
+# review grid's bar (review_confirm / review_reject / review_name: `face`, repeated, and `asked`,
+# "<face>:<person>" pairs). Every action of the two bars is in faces/tests/test_views_bulk.py
+# too, for bob and for a sharing viewer.
 
 
 @pytest.mark.django_db
@@ -327,6 +330,43 @@ def test_naming_picked_faces_with_one_foreign_id_changes_nothing(htmx, alice, al
     # All or nothing: not even bob's own two faces were named.
     assert_unchanged(alice_before, snapshot(alice), "alice")
     assert_unchanged(bob_before, snapshot(bob), "bob")
+
+
+def _mixed_selections(mine: World, theirs: World) -> list[tuple[str, str, dict]]:
+    """Bob answering several faces at once, his own with one of alice's among them."""
+    own, hers = mine.face.id, theirs.face.id
+    both = [f"{own}:{mine.other_person.id}", f"{hers}:{theirs.other_person.id}"]
+    return [
+        ("not-this-person", reverse("faces:person_faces_reject", args=[mine.other_person.id]), {"face": [own, hers]}),
+        ("confirm", reverse("faces:person_faces_confirm", args=[mine.other_person.id]), {"suggestion": [own, hers]}),
+        (
+            "move",
+            reverse("faces:person_faces_move", args=[mine.other_person.id]),
+            {"suggestion": [own, hers], "name": "M"},
+        ),
+        ("grid no to all", reverse("faces:review_reject"), {"all": "1", "asked": both}),
+        ("grid yes", reverse("faces:review_confirm"), {"face": [own, hers], "asked": both}),
+        ("grid these are", reverse("faces:review_name"), {"face": [own, hers], "asked": both, "name": "M"}),
+        (
+            "grid no, asked about her person",
+            reverse("faces:review_reject"),
+            {"all": "1", "asked": [f"{own}:{theirs.other_person.id}"]},
+        ),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_answering_a_selection_with_one_foreign_id_changes_nothing(
+    htmx, alice, alice_world, bob, bob_world, bob_client
+):
+    for label, url, data in _mixed_selections(bob_world, alice_world):
+        alice_before, bob_before = snapshot(alice), snapshot(bob)
+        response = send(bob_client, "post", url, data=data, htmx=htmx)
+        assert response.status_code == 404, f"{label}: {response.status_code}"
+        # All or nothing: not even bob's own face was answered.
+        assert_unchanged(alice_before, snapshot(alice), f"alice ({label})")
+        assert_unchanged(bob_before, snapshot(bob), f"bob ({label})")
 
 
 @pytest.mark.django_db

@@ -187,6 +187,8 @@
   function busyWithAForm() {
     var dialog = faceDialog();
     if ((dialog && dialog.open) || typing() || document.querySelector("main details[open]")) return true;
+    // Faces picked for an action on several at once: a redraw would drop the selection.
+    if (document.querySelector("main input[data-pick]:checked")) return true;
     return Array.prototype.some.call(document.querySelectorAll("main input[type=text]"), function (input) {
       return input.value !== input.defaultValue;
     });

@@ -1,7 +1,10 @@
-/* Selecting many faces at once, in a form marked data-select: Select all, Invert, Select none,
-   a count, Shift+click for a range, and the buttons that act on the selection
-   (data-needs-selection) enabled only when something is selected. Without this script the
-   checkboxes work one by one and the bar stays hidden. */
+/* Selecting many faces at once, in an element marked data-select (a form, or a part of a page
+   whose checkboxes belong to a form through their form attribute): Select all, Invert, Select
+   none, a count, Shift+click for a range, the buttons that act on the selection
+   (data-needs-selection) enabled only when something is selected, and the parts marked
+   data-selection-bar shown only then. After a successful htmx post of a form marked data-bulk
+   (an action on the selection), nothing is selected any more. Without this script the
+   checkboxes work one by one, the bars are all shown and the select bar stays hidden. */
 (function () {
   "use strict";
 
@@ -16,6 +19,9 @@
     if (count) count.textContent = chosen ? chosen + " of " + all.length + " selected" : "";
     form.querySelectorAll("[data-needs-selection]").forEach(function (button) {
       button.disabled = chosen === 0;
+    });
+    form.querySelectorAll("[data-selection-bar]").forEach(function (bar) {
+      bar.hidden = chosen === 0;
     });
   }
 
@@ -55,6 +61,20 @@
   }
 
   setUpAll(document);
+  // An action on the selection answered: it is done, nothing stays selected (the tiles that
+  // left went with the answer; the others stay, unticked).
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var element = event.detail.elt;
+    if (!event.detail.successful || !element || !element.matches || !element.matches("form[data-bulk]")) return;
+    var area = element.closest("[data-select]");
+    if (!area || !area.isConnected) return;
+    picks(area).forEach(function (box) { box.checked = false; });
+    update(area);
+  });
+  // Tiles taken away or redrawn out of band: the count follows.
+  document.body.addEventListener("htmx:oobAfterSwap", function () {
+    document.querySelectorAll("[data-select][data-select-ready]").forEach(update);
+  });
   // Faces loaded into a form later ("Show more faces") join its selection.
   document.body.addEventListener("htmx:load", function (event) {
     var element = event.detail.elt;
