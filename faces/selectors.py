@@ -415,6 +415,7 @@ def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> l
         .filter(LIVE, group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
         .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
         .filter(rank__lte=samples)
+        .select_related("photo")  # for the whole photo of a sample (photo context): no query more
         .defer("embedding", "landmarks")
         .order_by("group_id", "rank")
     )

@@ -251,20 +251,31 @@ def face_boxes(faces: QuerySet[Face], photo: Photo) -> list[FaceBox]:
         else:
             number += 1
             kind, label = "unknown", f"Unknown {number}" if unknown > 1 else "Unknown person"
-        left, width = _percent(face.x1, photo.width), _percent(face.x2 - face.x1, photo.width)
+        left, top, width, height = face_box_percent(face, photo)
         boxes.append(
             FaceBox(
                 face=face,
                 left=left,
-                top=_percent(face.y1, photo.height),
+                top=top,
                 width=width,
-                height=_percent(face.y2 - face.y1, photo.height),
+                height=height,
                 kind=kind,
                 label=label,
                 label_right=left + width / 2 > 55,
             )
         )
     return boxes
+
+
+def face_box_percent(face: Face, photo: Photo) -> tuple[float, float, float, float]:
+    """The face's box (left, top, width, height) in percent of its upright photo, as drawn over
+    the preview (the preview keeps the photo's shape)."""
+    return (
+        _percent(face.x1, photo.width),
+        _percent(face.y1, photo.height),
+        _percent(face.x2 - face.x1, photo.width),
+        _percent(face.y2 - face.y1, photo.height),
+    )
 
 
 def _percent(value: float, total: int) -> float:

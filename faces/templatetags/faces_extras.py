@@ -2,8 +2,13 @@
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
+from gallery.selectors import face_box_percent
 
 register = template.Library()
 
@@ -19,3 +24,27 @@ def faces_undo_toast(context) -> str:
     if not token or token not in request.session.get(UNDO_SESSION_KEY, {}):
         return ""
     return render_to_string("faces/_undo_toast.html", {"undo_token": token}, request=request)
+
+
+@register.simple_tag
+def photo_context(face) -> str:
+    """The data-* attributes with which static/js/context.js shows the whole photo of a face
+    crop, the face outlined: the preview's URL (the owner's media route, fetched only when
+    shown), the face's box in percent and the photo's size (its shape, known before the preview
+    arrives). `face.photo` comes with the page's own query (select_related): no query here."""
+    photo = face.photo
+    if not photo.preview or not photo.width or not photo.height:
+        return ""
+    left, top, width, height = face_box_percent(face, photo)
+    return format_html(
+        ' data-photo-context="{}" data-face-box="{} {} {} {}" data-photo-size="{} {}"'
+        ' data-photo-date="{}" draggable="false"',
+        reverse("gallery:preview", args=[photo.id]),
+        left,
+        top,
+        width,
+        height,
+        photo.width,
+        photo.height,
+        date_format(localtime(photo.taken_at), "j M Y"),
+    )
