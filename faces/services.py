@@ -246,7 +246,7 @@ def _reject_all(pairs: Sequence[tuple[Face, int]], *, change: LabelsChange) -> N
         if (face.id, person_id) not in known:
             known.add((face.id, person_id))
             added.append(FaceRejection(owner_id=face.owner_id, face=face, person_id=person_id))
-    FaceRejection.objects.bulk_create(added)
+    FaceRejection.objects.bulk_create(added, batch_size=1000)
     change.rejections_added.extend((r.face_id, r.person_id) for r in added)
 
 
@@ -810,8 +810,7 @@ def person_delete(*, user, person_id: int) -> LabelsChange:
     change = LabelsChange(persons=[_person_snapshot(person)])
     faces = list(Face.objects.select_for_update().filter(owner_id=user.pk, person=person).order_by("id"))
     released = [f for f in faces if f.state != Face.State.REJECTED_AS_FACE]
-    for face in released:
-        _reject(face, person.id, change=change)
+    _reject_all([(face, person.id) for face in released], change=change)
     _set_faces(released, user=user, state=Face.State.UNKNOWN, person=None, change=change)
     if released:
         group = FaceGroup.objects.create(owner=user, dismissed=True)
@@ -911,8 +910,8 @@ def group_question_reject(*, user, group_id: int) -> LabelsChange:
         raise ValidationError(QUESTION_GONE)
     person_id = group.suggested_person_id
     change = LabelsChange()
-    for face in _faces(user, group.faces.filter(state=Face.State.UNKNOWN).values_list("id", flat=True)):
-        _reject(face, person_id, change=change)
+    faces = _faces(user, group.faces.filter(state=Face.State.UNKNOWN).values_list("id", flat=True))
+    _reject_all([(face, person_id) for face in faces], change=change)
     group.suggested_person_id, group.suggested_score = None, None
     group.save(update_fields=["suggested_person", "suggested_score"])
     _labels_changed(user.pk)

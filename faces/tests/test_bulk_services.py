@@ -236,6 +236,8 @@ BULK = {
     "person_faces_reject": lambda user, person, faces: services.person_faces_reject(
         user=user, person_id=person.id, face_ids=[f.id for f in faces]
     ),
+    # Not picked faces, but many at once all the same: every face of the deleted person.
+    "person_delete": lambda user, person, faces: services.person_delete(user=user, person_id=person.id),
     "person_faces_move": lambda user, person, faces: services.person_faces_move(
         user=user, person_id=person.id, face_ids=[f.id for f in faces], name=f"Carla {len(faces)}"
     ),
