@@ -84,6 +84,14 @@ def test_move_the_picked_faces_to_their_person(page: Page, live_server, colin_pa
     page.get_by_role("button", name="Select all").click()
     page.get_by_role("button", name="Invert selection").click()
     expect(page.locator("#person-bulk")).to_be_hidden()
+    # Shift+click picks the range from the last box clicked.
+    boxes = page.locator("input[name=face]")
+    boxes.nth(1).click()
+    boxes.nth(4).click(modifiers=["Shift"])
+    expect(page.locator("#person-bulk")).to_contain_text("4 of 8 selected")
+    assert [boxes.nth(i).is_checked() for i in range(8)] == [False, True, True, True, True, False, False, False]
+    page.get_by_role("button", name="Select none").click()
+    expect(page.locator("#person-bulk")).to_be_hidden()
     for face in wrong:
         page.locator(f"input[name=face][value='{face.id}']").check()
     page.get_by_label("Move to").fill("Tony Blair")
