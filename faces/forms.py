@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from smartgallery.text import strip_invisible
+
 NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
 
 
@@ -46,6 +48,46 @@ class WhoForm(forms.Form):
         if self.cleaned_data["person_id"] is not None:
             return {"person_id": self.cleaned_data["person_id"]}
         return {"name": self.cleaned_data["new_name"]}
+
+
+def _box_field(side: str) -> forms.FloatField:
+    return forms.FloatField(
+        label=side,
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0"}),
+        error_messages={
+            "required": "The box is missing: draw it on the photo again.",
+            "invalid": "The box needs four numbers: left, top, right and bottom.",
+        },
+    )
+
+
+class DrawFaceForm(forms.Form):
+    """A face the user drew: its box (pixels of the upright original: the page converts from
+    the preview it shows) and, optionally, who it is (as WhoForm; empty: left unknown). The
+    service checks the box against the photo."""
+
+    x1 = _box_field("Left")
+    y1 = _box_field("Top")
+    x2 = _box_field("Right")
+    y2 = _box_field("Bottom")
+    person = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    name = forms.CharField(required=False, max_length=200, label="Who is this?")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data.get("name") or ""
+        if name and not strip_invisible(name).strip():
+            raise ValidationError("That name has no visible letters. Leave it empty to add the face as unknown.")
+        return name
+
+    def box(self) -> tuple[float, float, float, float]:
+        return tuple(self.cleaned_data[key] for key in ("x1", "y1", "x2", "y2"))
+
+    def target(self) -> dict:
+        """Keyword arguments for faces.services.face_draw: person_id=..., name=... or nothing."""
+        if self.cleaned_data.get("person"):
+            return {"person_id": self.cleaned_data["person"]}
+        name = " ".join((self.cleaned_data.get("name") or "").split())
+        return {"name": name} if name else {}
 
 
 class RenameForm(forms.Form):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("review/no/", views.review_reject, name="review_reject"),
     path("review/name/", views.review_name, name="review_name"),
     path("photos/", views.photo_filter, name="photo_filter"),
+    path("photos/<int:photo_id>/draw/", views.face_draw, name="face_draw"),
     path("unnamed/", views.unnamed, name="unnamed"),
     path("undo/<str:token>/", views.undo, name="undo"),
     path("<int:person_id>/", views.person, name="person"),

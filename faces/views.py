@@ -10,6 +10,7 @@ Without JavaScript every form still works: POST, then a redirect back with a mes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -20,12 +21,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from faces import selectors, services
 from faces.forms import (
     BirthDateForm,
     CoverForm,
+    DrawFaceForm,
     MergeForm,
     NotThisPersonForm,
     PhotoFilterForm,
@@ -35,6 +37,7 @@ from faces.forms import (
 )
 from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
+from gallery.models import Photo
 
 GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
@@ -59,6 +62,10 @@ def _get_face(request: HttpRequest, face_id: int) -> Face:
 
 def _get_group(request: HttpRequest, group_id: int) -> FaceGroup:
     return get_object_or_404(FaceGroup.objects.for_user(request.user), pk=group_id)
+
+
+def _get_photo(request: HttpRequest, photo_id: int) -> Photo:
+    return get_object_or_404(Photo.objects.for_user(request.user), pk=photo_id)
 
 
 # Undo ----------------------------------------------------------------------------------------
@@ -760,6 +767,66 @@ def face_unassign(request: HttpRequest, face_id: int) -> HttpResponse:
 def face_not_a_face(request: HttpRequest, face_id: int) -> HttpResponse:
     face = _get_face(request, face_id)
     return _face_action(request, face, services.face_mark_not_a_face, lambda: "Marked as not a face.")
+
+
+# Draw a face -------------------------------------------------------------------------------
+
+FACE_DRAWN = "faceDrawn"
+
+
+def _draw_context(request: HttpRequest, photo: Photo, form: DrawFaceForm) -> dict:
+    errors = []  # each message once: four missing numbers are one missing box
+    for error in [*form.non_field_errors(), *(e for key in form.fields for e in form.errors.get(key, []))]:
+        if error not in errors:
+            errors.append(error)
+    return {"photo": photo, "form": form, "errors": errors, "person_names": selectors.person_names(user=request.user)}
+
+
+def _box_from_query(request: HttpRequest) -> dict:
+    """The box the page drew (?x1=...): numbers only, rounded to a tenth of a pixel."""
+    box = {}
+    for key in ("x1", "y1", "x2", "y2"):
+        try:
+            value = float(request.GET.get(key, ""))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            box[key] = round(value, 1)
+    return box
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def face_draw(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Add a face the detector missed. The photo page (static/js/draw.js) lets the user drag a
+    box, or place one with the keyboard, and loads this form into the face dialog with the box
+    in pixels of the original; without JavaScript the same form is a page of its own, where the
+    box is typed in pixels."""
+    photo = _get_photo(request, photo_id)
+    if request.method == "POST":
+        form = DrawFaceForm(request.POST)
+        if form.is_valid():
+            try:
+                with owned():
+                    _, change = services.face_draw(
+                        user=request.user, photo_id=photo.pk, box=form.box(), **form.target()
+                    )
+            except ValidationError as exc:
+                form.add_error(None, error_text(exc))
+            else:
+                if change is not None:
+                    message = f"Face added and named {change.named_person_name}."
+                else:
+                    message = "Face added as unknown. It is being measured: it is matched to your people in a moment."
+                # No Undo: "Not a face" in its panel takes a drawn face away.
+                response = done(request, message, redirect_to=reverse("gallery:photo", args=[photo.pk]), undoable=False)
+                return trigger_client_event(response, FACE_DRAWN) if request.htmx else response
+    else:
+        form = DrawFaceForm(initial=_box_from_query(request))
+    context = _draw_context(request, photo, form)
+    if request.htmx:
+        return render(request, "faces/draw.html#panel", context)
+    return render(request, "faces/draw.html", context)
 
 
 # Review queue ------------------------------------------------------------------------------

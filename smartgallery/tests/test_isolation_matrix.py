@@ -153,6 +153,7 @@ def test_the_walk_finds_the_routes_we_know():
         "gallery:face_crop",
         "faces:person",
         "faces:face_assign",
+        "faces:face_draw",
         "faces:group_name",
         "faces:undo",
     } <= names
