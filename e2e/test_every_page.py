@@ -75,6 +75,7 @@ def test_no_page_logs_a_console_error(page: Page, live_server, celery_worker_pro
         "/photos/",
         "/photos/upload/",
         f"/photos/{photos[0].pk}/",
+        f"/people/photos/{photos[0].pk}/draw/",
         "/photos/trash/",
         "/people/",
         "/people/review/",

@@ -46,8 +46,23 @@ def test_reading_and_naming_without_javascript(browser: Browser, live_server, ce
     expect(page.get_by_role("heading", name=photos[0].name)).to_be_visible()
     expect(page.locator("a.face-box")).to_contain_text("Colin Powell")
 
+    # A face the detector missed: "Add a face" is a page where its box is typed in pixels.
+    page.get_by_role("link", name="Add a face").click()
+    expect(page.get_by_role("heading", name="Add a face")).to_be_visible()
+    page.get_by_label("Left").fill("1")
+    page.get_by_label("Top").fill("1")
+    page.get_by_label("Right").fill("5")
+    page.get_by_label("Bottom").fill("40")
+    page.get_by_role("button", name="Add the face").click()
+    expect(page.get_by_role("alert")).to_contain_text("The box is too small")
+    page.get_by_label("Right").fill("40")
+    page.get_by_role("button", name="Add the face").click()
+    expect(page.locator(".message", has_text="Face added as unknown.")).to_be_visible()
+    expect(page.locator("a.face-box")).to_have_count(2)
+    page.goto(page.url)  # the photo again, without the face box's message
+
     # The person page reads, and renaming (a <details> form) works without a script.
-    page.locator("a.face-box").click()
+    page.locator("a.face-box", has_text="Colin Powell").click()
     page.get_by_role("link", name="All photos of Colin Powell").click()
     expect(page.get_by_role("heading", name="Colin Powell", level=1)).to_be_visible()
     expect(page.locator("#person-photos li.tile").first).to_be_visible()

@@ -73,7 +73,10 @@
     bar.hidden = false;
     start.setAttribute("aria-expanded", "true");
     place();
-    element.focus();
+    // The bar and the photo in view, under the sticky header ("Add a face" is below the photo).
+    var header = document.querySelector(".topbar");
+    window.scrollBy(0, bar.getBoundingClientRect().top - (header ? header.getBoundingClientRect().height : 0) - 8);
+    element.focus({ preventScroll: true });
     announce("Draw mode: a box is in the middle of the photo.");
   }
 
@@ -146,7 +149,9 @@
     if (!drawing || !f || !f.contains(event.target) || event.button !== 0) return;
     event.preventDefault(); // no image drag, no text selection, no scrolling on touch
     drag = { from: pointAt(event), id: event.pointerId, moved: false, before: box };
-    f.setPointerCapture(event.pointerId);
+    try {
+      f.setPointerCapture(event.pointerId); // the drag goes on outside the photo
+    } catch (error) { /* a pointer the browser no longer tracks: the drag works without capture */ }
   });
 
   document.addEventListener("pointermove", function (event) {
@@ -166,7 +171,7 @@
     drag = null;
     clampBox(true);
     place();
-    element.focus();
+    element.focus({ preventScroll: true });
     if (moved) announce("Box drawn. Press Enter or Name this face; or draw it again.");
   }
   document.addEventListener("pointerup", endDrag);
@@ -175,7 +180,7 @@
   start.addEventListener("click", function (event) {
     event.preventDefault();
     if (drawing) {
-      element.focus();
+      element.focus({ preventScroll: true });
       return;
     }
     enter();
