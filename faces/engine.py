@@ -288,8 +288,8 @@ class FaceEngine:
 
     def _centred_crop(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         """The square around the box's centre, as wide as its longer side (black outside the
-        photo), at the recogniser's input size. 1.0 times the side matched the aligned crop best
-        among 0.9 to 1.5 on the shared set."""
+        photo), at the recogniser's input size. 1.0 times the side gave the highest similarity
+        to the aligned crop among 0.9 to 1.5 times on the shared set (docs/PEOPLE.md)."""
         x1, y1, x2, y2 = box
         side = max(1, round(max(x2 - x1, y2 - y1)))
         left, top = round((x1 + x2 - side) / 2), round((y1 + y2 - side) / 2)

@@ -159,3 +159,22 @@ def test_the_photo_page_costs_no_query_more(alice_client, alice, photo):
 
 
 PHOTO_PAGE_QUERIES = 7
+
+
+def test_the_form_and_adding_cost_a_handful_of_queries(alice_client, alice, photo):
+    Person.objects.create(owner=alice, name="Anna")
+    alice_client.get(_url(photo), BOX, **HTMX)  # the session's first request records the session
+    with CaptureQueriesContext(connection) as form:
+        alice_client.get(_url(photo), BOX, **HTMX)
+    with CaptureQueriesContext(connection) as unknown:
+        alice_client.post(_url(photo), BOX, **HTMX)
+    with CaptureQueriesContext(connection) as named:
+        alice_client.post(_url(photo), {**BOX, "x1": "400", "x2": "500", "name": "Anna"}, **HTMX)
+    counts = (len(form), len(unknown), len(named))
+    assert counts == DRAW_QUERIES, "\n".join(q["sql"][:120] for q in [*form, {"sql": "--"}, *unknown])
+
+
+# The form: session, user, photo, the names. Adding: session, user, photo, then the service (the
+# photo locked, the faces for overlap, the insert; savepoints counted). Named: face_assign's work
+# on top (the person by name under the owner's lock, the face, covers, the index's version).
+DRAW_QUERIES = (4, 8, 27)
