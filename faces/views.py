@@ -1026,5 +1026,5 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
         query.pop("after", None)
         context.update(photos=page.photos, next_cursor=page.next_cursor, query=query.urlencode())
         if request.htmx and request.GET.get("after"):
-            return render(request, "faces/photo_filter.html#photo-page", context)
+            return render(request, "faces/_photo_filter_results.html#photo-page", context)
     return render(request, "faces/photo_filter.html", context)

@@ -57,7 +57,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     page = selectors.photo_timeline(user=request.user, cursor=request.GET.get("after"))
     ctx = {"page": page}
     if request.htmx:
-        return render(request, "gallery/timeline.html#grid", ctx)
+        return render(request, "gallery/_timeline.html#grid", ctx)
     ctx["counts"] = selectors.photo_status_counts(user=request.user)
     if ctx["counts"].retryable:
         ctx["failed"] = selectors.photo_failed_groups(user=request.user)
@@ -68,7 +68,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
 @require_safe
 def photo_tile(request: HttpRequest, pk: int) -> HttpResponse:
     photo = _get_photo_for_user(request, pk)
-    return render(request, "gallery/timeline.html#tile", {"photo": photo})
+    return render(request, "gallery/_timeline.html#tile", {"photo": photo})
 
 
 @login_required

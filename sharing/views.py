@@ -119,7 +119,7 @@ def library(request: HttpRequest, share_id: int) -> HttpResponse:
     photos = selectors.shared_photos(viewer=request.user, share_id=share_id)
     context = {"shared_library": shared, "page": timeline_page(photos, cursor=request.GET.get("after"))}
     if request.htmx:
-        return render(request, "sharing/library.html#grid", context)
+        return render(request, "gallery/_timeline.html#grid", context)
     return render(request, "sharing/library.html", context)
 
 
@@ -234,5 +234,5 @@ def photo_filter(request: HttpRequest, share_id: int) -> HttpResponse:
         query.pop("after", None)
         context.update(photos=page.photos, next_cursor=page.next_cursor, query=query.urlencode())
         if request.htmx and request.GET.get("after"):
-            return render(request, "sharing/photo_filter.html#photo-page", context)
+            return render(request, "faces/_photo_filter_results.html#photo-page", context)
     return render(request, "sharing/photo_filter.html", context)

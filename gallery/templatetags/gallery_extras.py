@@ -2,6 +2,7 @@
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from gallery.models import Photo
 
@@ -39,3 +40,26 @@ def display_size(photo: Photo) -> tuple[int, int]:
     long_side = max(photo.width, photo.height, 1)
     scale = min(MAX_UPSCALE, SMALL_PHOTO_LONG_SIDE / long_side) if long_side < SMALL_PHOTO_LONG_SIDE else 1
     return round(photo.width * scale), round(photo.height * scale)
+
+
+# The pages the owner's library and a library shared with the viewer have in common: the owner's
+# route, and the shared library's (which takes the share's id first).
+LIBRARY_ROUTES = {
+    "library": ("gallery:timeline", "sharing:library"),
+    "photo": ("gallery:photo", "sharing:photo"),
+    "thumbnail": ("gallery:thumbnail", "sharing:thumbnail"),
+    "photo_filter": ("faces:photo_filter", "sharing:photo_filter"),
+}
+
+
+@register.simple_tag(takes_context=True)
+def library_url(context, name: str, *args) -> str:
+    """The URL of a page of the library being shown: the owner's own, or, on the pages of a
+    library shared with the viewer (`shared_library` in the context), its page under
+    /shared/<id>/. The templates both show (the timeline's grid, the photos by people) link
+    through this, so a shared page never links to the owner's own routes."""
+    own, shared_route = LIBRARY_ROUTES[name]
+    shared = context.get("shared_library")
+    if shared is not None:
+        return reverse(shared_route, args=[shared.id, *args])
+    return reverse(own, args=args)

@@ -84,9 +84,14 @@ def test_the_person_page_and_the_people_filter_list_their_photos(alice_world, sh
 def test_pages_load_more_with_htmx(alice, share, carol_client):
     person = PersonFactory(owner=alice, name="Anna", faces=0)
     for _ in range(61):
-        FaceFactory(owner=alice, person=person, photo=PhotoFactory(owner=alice), state=Face.State.CONFIRMED)
+        # Processed photos (a shared library shows no other): their derivatives are named.
+        photo = PhotoFactory(owner=alice, thumbnail="t.jpg", preview="p.jpg")
+        FaceFactory(owner=alice, person=person, photo=photo, state=Face.State.CONFIRMED)
     first = body(carol_client.get(reverse("sharing:library", args=[share.id])))
     assert first.count('class="tile"') == 60 and "Load more photos" in first
+    # The grid is the owner's timeline grid (gallery/_timeline.html): its links stay in the share.
+    library = reverse("sharing:library", args=[share.id])
+    assert f'href="{library}?after=' in first and not re.search(r'href="/photos/\d', first)
     cursor = first.split("?after=")[1].split('"')[0]
     more = carol_client.get(reverse("sharing:library", args=[share.id]), {"after": cursor}, **hx())
     assert body(more).count('class="tile"') == 1 and "<html" not in body(more)
