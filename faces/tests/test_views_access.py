@@ -16,13 +16,13 @@ from faces.tests.viewdata import hx, make_cast
 from smartgallery.tests.factories import FaceFactory, PersonFactory
 from smartgallery.tests.pages import without_csrf_tokens
 
-ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group"}
-# Pages answered by GET only (a POST is 405); person_merge answers both.
+ID_KWARGS = {"person_id": "person", "face_id": "face", "group_id": "group", "photo_id": "photo"}
+# Pages answered by GET only (a POST is 405); person_merge and face_draw answer both.
 GET_ONLY = {"person", "face", "group", "person_outliers"}
 POST_ONLY = {
     p.name
     for p in faces_urls.urlpatterns
-    if p.name not in {"people", "review", "photo_filter", "unnamed", "person_merge", *GET_ONLY}
+    if p.name not in {"people", "review", "photo_filter", "unnamed", "person_merge", "face_draw", *GET_ONLY}
 }
 
 
@@ -52,13 +52,25 @@ def alice_ids(alice):
     cast = make_cast(alice)
     # The group asks about her person, so a leaked "yes" or "no" to it would change her data.
     FaceGroup.objects.filter(pk=cast.group.pk).update(suggested_person=cast.person, suggested_score=0.42)
-    return {"person": cast.person.id, "face": cast.suggested.id, "group": cast.group.id, "cast": cast}
+    return {
+        "person": cast.person.id,
+        "face": cast.suggested.id,
+        "group": cast.group.id,
+        "photo": cast.suggested.photo_id,
+        "cast": cast,
+    }
 
 
 @pytest.fixture
 def bob_ids(bob):
     cast = make_cast(bob, name="Bob-Anna", other_name="Bob-Ben")
-    return {"person": cast.person.id, "face": cast.suggested.id, "group": cast.group.id, "cast": cast}
+    return {
+        "person": cast.person.id,
+        "face": cast.suggested.id,
+        "group": cast.group.id,
+        "photo": cast.suggested.photo_id,
+        "cast": cast,
+    }
 
 
 def hostile_post_data(alice_ids, bob_ids) -> dict:
@@ -94,7 +106,7 @@ def test_bob_gets_404_on_alices_ids_and_changes_nothing(pattern, htmx, alice, al
 @pytest.mark.django_db
 @pytest.mark.parametrize("pattern", patterns_with_ids(), ids=lambda p: p.name)
 def test_a_foreign_id_looks_exactly_like_a_missing_one(pattern, alice_ids, bob_client):
-    missing = {"person": 10**9, "face": 10**9, "group": 10**9}
+    missing = {"person": 10**9, "face": 10**9, "group": 10**9, "photo": 10**9}
     method = bob_client.post if pattern.name in POST_ONLY else bob_client.get
     foreign, absent = method(url_for(pattern, alice_ids)), method(url_for(pattern, missing))
     assert foreign.status_code == absent.status_code == 404
