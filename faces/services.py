@@ -557,7 +557,9 @@ def person_unhide(*, user, person_id: int) -> Person:
 
 @atomic_with_retry
 def person_confirm_suggestions(*, user, person_id: int) -> LabelsChange:
-    """ "Yes, all of them are Anna": every face suggested for the person is confirmed."""
+    """ "Yes, all of them are Anna": every face suggested for the person is confirmed, as
+    `face_confirm` and `faces_confirm` do (an old "not Anna" lifted, the other faces of their
+    photos a job had named Anna released), in one transaction, one Undo and one index rebuild."""
     change = LabelsChange()
     person = _person_or_new(user, person_id=person_id, name=None, change=change)
     faces = list(
@@ -565,7 +567,7 @@ def person_confirm_suggestions(*, user, person_id: int) -> LabelsChange:
     )
     if not faces:
         raise ValidationError(f"There are no suggestions for {person.name} any more.")
-    _set_faces(faces, user=user, state=Face.State.CONFIRMED, person=person, change=change)
+    _name_faces(faces, person, user=user, change=change)
     _refresh_cover(person)
     _labels_changed(user.pk)
     return change

@@ -352,7 +352,8 @@ def person_confirm_suggestions(request: HttpRequest, person_id: int) -> HttpResp
             change = services.person_confirm_suggestions(user=request.user, person_id=person.id)
     except ValidationError as exc:
         return failed(request, error_text(exc), redirect_to=back)
-    count = len(change.faces)
+    # The change also holds the photo mates it released (for Undo): count the suggestions.
+    count = sum(1 for snap in change.faces if snap.person_id == person.id and snap.state == Face.State.SUGGESTED)
     html = ""
     if _face_region(request) == "person-suggestions":
         html = render_to_string("faces/person.html#suggestions", _suggestions_context(request, person), request=request)

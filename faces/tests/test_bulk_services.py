@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from faces import services
 from faces.models import Face, FaceRejection, Person
-from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory, PhotoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +137,83 @@ def test_yes_releases_a_photo_mate_a_job_had_given_the_same_person(alice, people
     assert states([face, mate]) == [(Face.State.CONFIRMED, anna.id), (Face.State.UNKNOWN, None)]
 
 
+def photo_with_a_mate(owner, person) -> tuple[Face, Face]:
+    """One photo where a job named a face `person` automatically and suggested her for another
+    face (a state the jobs avoid, but a re-match racing a correction can leave), the suggested
+    one carrying an old "not <person>" (a merge carries those over)."""
+    photo = PhotoFactory(owner=owner)
+    mate = FaceFactory(owner=owner, photo=photo, person=person, state=Face.State.AUTO, similarity=0.7)
+    face = FaceFactory(owner=owner, photo=photo, person=person, state=Face.State.SUGGESTED, similarity=0.5)
+    FaceRejection.objects.create(owner=owner, face=face, person=person)
+    return face, mate
+
+
+# Every "yes" to a suggestion, one face or all of a person's at once, does the same.
+YES = {
+    "face_confirm": lambda user, person, face: services.face_confirm(user=user, face_id=face.id),
+    "faces_confirm": lambda user, person, face: services.faces_confirm(user=user, asked={face.id: person.id}),
+    "person_confirm_suggestions": lambda user, person, face: services.person_confirm_suggestions(
+        user=user, person_id=person.id
+    ),
+}
+
+
+@pytest.mark.parametrize("name", YES, ids=list(YES))
+def test_every_yes_leaves_one_anna_on_the_photo_lifts_her_old_no_and_undoes(alice, people, name):
+    anna, _ = people
+    face, mate = photo_with_a_mate(alice, anna)
+    change = YES[name](alice, anna, face)
+    assert states([face, mate]) == [(Face.State.CONFIRMED, anna.id), (Face.State.UNKNOWN, None)]
+    assert Face.objects.filter(photo=face.photo, person=anna).count() == 1
+    assert not FaceRejection.objects.filter(face=face, person=anna).exists()  # the user has the last word
+    services.labels_undo(user=alice, change=change.as_dict())
+    assert states([face, mate]) == [(Face.State.SUGGESTED, anna.id), (Face.State.AUTO, anna.id)]
+    assert FaceRejection.objects.filter(face=face, person=anna).exists()
+
+
+def test_yes_all_queries_do_not_grow_with_the_suggestions(alice):
+    def queries(count: int) -> int:
+        person = PersonFactory(owner=alice, faces=1)
+        pairs = [photo_with_a_mate(alice, person) for _ in range(count)]
+        with CaptureQueriesContext(connection) as ctx:
+            services.person_confirm_suggestions(user=alice, person_id=person.id)
+        assert (
+            states([face for pair in pairs for face in pair])
+            == [
+                (Face.State.CONFIRMED, person.id),
+                (Face.State.UNKNOWN, None),
+            ]
+            * count
+        )
+        return len(ctx.captured_queries)
+
+    queries(1)  # the first label change of a user also creates her index row
+    few, many = queries(2), queries(30)
+    assert many == few, f"{few} queries for 2 suggestions, {many} for 30"
+
+
+# A group named at once holds the same rule: one Anna per photo.
+GROUP_YES = {
+    "group_question_confirm": lambda user, person, group: services.group_question_confirm(user=user, group_id=group.id),
+    "group_name": lambda user, person, group: services.group_name(user=user, group_id=group.id, person_id=person.id),
+    "group_name_partial": lambda user, person, group: services.group_name_partial(
+        user=user, group_id=group.id, face_ids=list(group.faces.values_list("id", flat=True)), person_id=person.id
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GROUP_YES, ids=list(GROUP_YES))
+def test_naming_a_group_releases_a_photo_mate_a_job_had_given_the_same_person(alice, people, name):
+    anna, _ = people
+    group = FaceGroupFactory(owner=alice, faces=2, suggested_person=anna, suggested_score=0.6)
+    face = group.faces.order_by("id").first()
+    mate = FaceFactory(owner=alice, photo=face.photo, person=anna, state=Face.State.AUTO, similarity=0.7)
+    change = GROUP_YES[name](alice, anna, group)
+    assert states([face, mate]) == [(Face.State.CONFIRMED, anna.id), (Face.State.UNKNOWN, None)]
+    services.labels_undo(user=alice, change=change.as_dict())
+    assert states([face, mate]) == [(Face.State.UNKNOWN, None), (Face.State.AUTO, anna.id)]
+
+
 # "These are <name>" --------------------------------------------------------------------------
 
 
@@ -238,6 +315,9 @@ BULK = {
     ),
     # Not picked faces, but many at once all the same: every face of the deleted person.
     "person_delete": lambda user, person, faces: services.person_delete(user=user, person_id=person.id),
+    "person_confirm_suggestions": lambda user, person, faces: services.person_confirm_suggestions(
+        user=user, person_id=person.id
+    ),
     "person_faces_move": lambda user, person, faces: services.person_faces_move(
         user=user, person_id=person.id, face_ids=[f.id for f in faces], name=f"Carla {len(faces)}"
     ),

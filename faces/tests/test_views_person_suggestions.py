@@ -84,6 +84,16 @@ def test_yes_all_confirms_every_suggestion_and_undo_brings_them_back(alice_clien
 
 
 @pytest.mark.django_db
+def test_yes_all_counts_the_confirmed_not_the_photo_mates_it_released(alice_client, alice):
+    anna = PersonFactory(owner=alice, name="Anna")
+    faces = suggest(alice, anna, 2)
+    mate = FaceFactory(owner=alice, photo=faces[0].photo, person=anna, state=Face.State.AUTO, similarity=0.7)
+    html = alice_client.post(confirm_all(anna), **BLOCK).content.decode()
+    assert "Confirmed 2 faces of Anna." in html
+    assert states(faces) == ["confirmed"] * 2 and states([mate]) == ["unknown"]
+
+
+@pytest.mark.django_db
 def test_yes_all_without_js_redirects_back_with_a_message(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     faces = suggest(alice, anna, 2)
