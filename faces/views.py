@@ -614,7 +614,9 @@ def person_faces_confirm(request: HttpRequest, person_id: int) -> HttpResponse:
             change = services.faces_confirm(user=request.user, asked=dict.fromkeys(tiles + suggestions, person.id))
     except ValidationError as exc:
         return _person_faces_failed(request, person, error_text(exc))
-    count = sum(1 for snap in change.faces if snap.person_id == person.id)
+    # The change also holds the photo mates it released (for Undo): count the picked faces.
+    picked = set(tiles + suggestions)
+    count = len({snap.face_id for snap in change.faces if snap.face_id in picked})
     return _faces_done(request, person, change, f"Confirmed {_plural(count)} of {person.name}.", tiles_left=[])
 
 

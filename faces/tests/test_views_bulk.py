@@ -117,6 +117,14 @@ def test_these_are_anna_confirms_the_picked_suggestions(alice_client, anna):
     assert states(anna.suggested) == [(Face.State.CONFIRMED, anna.id), (Face.State.SUGGESTED, anna.id)]
 
 
+def test_these_are_anna_counts_the_confirmed_not_the_photo_mates_it_released(alice_client, alice, anna):
+    picked = anna.suggested[0]
+    mate = FaceFactory(owner=alice, photo=picked.photo, person=anna, state=Face.State.AUTO, similarity=0.7)
+    html = alice_client.post(url("person_faces_confirm", anna), {"suggestion": [picked.id]}, **PERSON_BAR)
+    assert "Confirmed 1 face of Anna." in html.content.decode()
+    assert states([picked, mate]) == [(Face.State.CONFIRMED, anna.id), (Face.State.UNKNOWN, None)]
+
+
 def test_move_the_picked_faces_to_a_new_name(alice_client, alice, anna):
     response = alice_client.post(
         url("person_faces_move", anna),
