@@ -742,25 +742,34 @@ def person_merge(*, user, person_id: int, into_person_id: int) -> LabelsChange:
     change = LabelsChange(persons=[_person_snapshot(source), _person_snapshot(target)])
     faces = list(Face.objects.select_for_update().filter(owner_id=user.pk, person=source).order_by("id"))
     rejected_target = set(FaceRejection.objects.filter(person=target, face__in=faces).values_list("face_id", flat=True))
+    lifted = []
     for face in faces:
         change.faces.append(_snapshot(face))
         if face.id in rejected_target:
             if face.state == Face.State.CONFIRMED:
-                FaceRejection.objects.filter(face=face, person=target).delete()
-                change.rejections_removed.append((face.id, target.id))
+                lifted.append(face.id)
             else:
                 face.state, face.similarity, face.margin = Face.State.UNKNOWN, None, None
                 face.person_id = None
                 continue
         face.person_id = target.id
+    if lifted:
+        FaceRejection.objects.filter(person=target, face_id__in=lifted).delete()
+        change.rejections_removed.extend((face_id, target.id) for face_id in lifted)
     Face.objects.bulk_update(faces, ["person", "state", "similarity", "margin"], batch_size=500)
-    # "Not <source>" now means "not <target>".
-    for face_id in FaceRejection.objects.filter(person=source).values_list("face_id", flat=True):
-        change.rejections_removed.append((face_id, source.id))
-        face = Face.objects.get(pk=face_id)
-        if face.person_id == target.id and face.state == Face.State.CONFIRMED:
-            continue
-        _reject(face, target.id, change=change)
+    # "Not <source>" now means "not <target>", except on a face the user confirmed as the target.
+    # Read after the move above, and locked (in id order) for _reject_all.
+    not_source = list(FaceRejection.objects.filter(person=source).order_by("face_id").values_list("face_id", flat=True))
+    change.rejections_removed.extend((face_id, source.id) for face_id in not_source)
+    carried = Face.objects.select_for_update().filter(owner_id=user.pk, pk__in=not_source).order_by("id")
+    _reject_all(
+        [
+            (face, target.id)
+            for face in carried
+            if not (face.person_id == target.id and face.state == Face.State.CONFIRMED)
+        ],
+        change=change,
+    )
     FaceRejection.objects.filter(person=source).delete()
     _resolve_same_photo(target, change=change)
     if not target.birth_date and source.birth_date:

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from faces import index_cache, recognition, services, tasks
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from faces.tests.people import Library, name_person
-from smartgallery.tests.factories import FaceFactory, PhotoFactory
+from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
 
 pytestmark = pytest.mark.usefixtures("fresh_process_cache")
 
@@ -325,6 +327,85 @@ def test_merge_moves_faces_and_rejections_and_keeps_counts_and_index_consistent(
     assert FaceRejection.objects.filter(face=rejected, person_id=second).exists()
     assert not FaceRejection.objects.filter(face=rejected, person_id=first).exists()
     assert set(index_cache.get_index(alice.id, model).person_ids.tolist()) == {first, second}
+
+
+def _merge_cast(user, n: int):
+    """Anna and her twin (to be merged into her), with `n` faces of each kind a merge treats
+    differently, each on a photo of its own."""
+    anna = PersonFactory(owner=user, name="Anna", faces=1)
+    twin = PersonFactory(owner=user, name="Anna twin", faces=0)
+
+    def faces(**fields):
+        return FaceFactory.create_batch(n, owner=user, **fields)
+
+    auto = {"state": Face.State.AUTO, "similarity": 0.6}
+    cast = {
+        "twin's": faces(person=twin),
+        "twin's automatic": faces(person=twin, **auto),
+        "twin's, not Anna": faces(person=twin),
+        "twin's automatic, not Anna": faces(person=twin, **auto),
+        "not the twin": faces(),
+        "Anna's, not the twin": faces(person=anna),
+        "not either": faces(),
+    }
+    FaceRejection.objects.bulk_create(
+        [
+            FaceRejection(owner=user, face=face, person=person)
+            for person, kinds in (
+                (anna, ["twin's, not Anna", "twin's automatic, not Anna", "not either"]),
+                (twin, ["not the twin", "Anna's, not the twin", "not either"]),
+            )
+            for kind in kinds
+            for face in cast[kind]
+        ]
+    )
+    return anna, twin, cast
+
+
+def _states(faces):
+    by_id = Face.objects.in_bulk([f.id for f in faces])
+    return [(by_id[f.id].state, by_id[f.id].person_id) for f in faces]
+
+
+def test_merge_carries_each_kind_of_face_and_rejection_over_and_undo_puts_them_back(alice):
+    anna, twin, cast = _merge_cast(alice, 2)
+    before = {kind: _states(faces) for kind, faces in cast.items()}
+    rejections_before = set(FaceRejection.objects.values_list("face_id", "person_id"))
+
+    change = services.person_merge(user=alice, person_id=twin.id, into_person_id=anna.id)
+
+    confirmed, auto, unknown = Face.State.CONFIRMED, Face.State.AUTO, Face.State.UNKNOWN
+    assert {kind: _states(faces) for kind, faces in cast.items()} == {
+        "twin's": [(confirmed, anna.id)] * 2,
+        "twin's automatic": [(auto, anna.id)] * 2,
+        "twin's, not Anna": [(confirmed, anna.id)] * 2,  # the user's confirmation is newer
+        "twin's automatic, not Anna": [(unknown, None)] * 2,  # the rejection stands
+        "not the twin": [(unknown, None)] * 2,
+        "Anna's, not the twin": [(confirmed, anna.id)] * 2,
+        "not either": [(unknown, None)] * 2,
+    }
+    # "Not the twin" is "not Anna" now, except where the user confirmed Anna.
+    assert set(FaceRejection.objects.values_list("face_id", "person_id")) == {
+        (face.id, anna.id)
+        for kind in ("twin's automatic, not Anna", "not the twin", "not either")
+        for face in cast[kind]
+    }
+
+    services.labels_undo(user=alice, change=change.as_dict())
+    assert {kind: _states(faces) for kind, faces in cast.items()} == before
+    assert set(FaceRejection.objects.values_list("face_id", "person_id")) == rejections_before
+
+
+def test_merge_queries_do_not_grow_with_the_person(alice):
+    def queries(n: int) -> int:
+        anna, twin, _ = _merge_cast(alice, n)
+        with CaptureQueriesContext(connection) as ctx:
+            services.person_merge(user=alice, person_id=twin.id, into_person_id=anna.id)
+        return len(ctx.captured_queries)
+
+    queries(1)  # the first label change of a user also creates her index row
+    few, many = queries(2), queries(15)
+    assert many == few, f"{few} queries to merge a person with 2 faces of each kind, {many} with 15"
 
 
 def test_merge_into_itself_is_refused(alice):
