@@ -186,6 +186,33 @@ def bench_pages(user) -> tuple[dict[str, tuple[str, dict]], dict]:
     return pages, data
 
 
+def cpu_ticks(pids: list[int]) -> int:
+    """CPU time (user + system, in clock ticks) the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def wait_idle(server, timeout: float = 180) -> float:
+    """Until the gunicorn workers stop using CPU (at most 2 ticks in half a second): a sync
+    worker goes on rendering the requests wrk left queued when it stopped, and a slow page's
+    backlog would otherwise be measured as the next page's latency. Returns the seconds waited."""
+    start = time.monotonic()
+    before = cpu_ticks(server.worker_pids())
+    while time.monotonic() - start < timeout:
+        time.sleep(0.5)
+        now = cpu_ticks(server.worker_pids())
+        if now - before <= 2:
+            break
+        before = now
+    return round(time.monotonic() - start, 1)
+
+
 def ask_questions(user, count: int) -> None:
     """`count` of the user's groups ask about one of the persons with the most faces, as the
     regrouping would set them (faces.services)."""
@@ -282,6 +309,7 @@ def main() -> None:
             connections=10,
             scratch=scratch,
         )
+        wait_idle(server)
         result["gunicorn_workers"] = server.workers
         result["rss_after_warmup"] = server.rss()
         result["pages"] = {}
@@ -297,7 +325,11 @@ def main() -> None:
                 scratch=scratch,
                 headers=headers,
             )
+            if not run["requests"]:
+                # Not one answer within the run: no latency to report (wrk's zeros would read as fast).
+                run.update({k: None for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")})
             run["queries"] = result["queries"].get(name)
+            run["drain_s"] = wait_idle(server)
             result["pages"][name] = run
             log(name, json.dumps(run))
         result["rss_after_load"] = server.rss()
@@ -315,12 +347,15 @@ def main() -> None:
         worst_queries = max(result["queries"].values()) if result["queries"] else None
         web_max = result["rss_after_load"]["worker_max_mib"]
         timed = {k: v for k, v in result["pages"].items() if k != "thumbnail"}
+        slow = sorted(k for k, v in timed.items() if v["p95_ms"] is None or v["p95_ms"] > GOALS["p95_ms"])
+        few = sorted(k for k, v in timed.items() if v["req_s"] < GOALS["req_s"])
         result["goals"] = {
-            "p95<=150ms": sorted(k for k, v in timed.items() if v["p95_ms"] > GOALS["p95_ms"]) or True,
-            "req_s>=100": sorted(k for k, v in timed.items() if v["req_s"] < GOALS["req_s"]) or True,
+            "p95<=150ms": not slow,
+            "req_s>=100": not few,
             "queries<=10": worst_queries is not None and worst_queries <= GOALS["max_queries"],
             "web_rss<200MiB": web_max is not None and web_max < GOALS["web_rss_mib"],
         }
+        result["missed"] = {"p95<=150ms": slow, "req_s>=100": few}
         if "ml_worker" in result:
             result["goals"]["ml_worker_rss<500MiB"] = result["ml_worker"]["max_mib"] < GOALS["ml_worker_rss_mib"]
         result["loadavg_end"] = common.loadavg()
