@@ -31,8 +31,25 @@ SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
 LIVE = Q(photo__deleted_at__isnull=True)
 
 
+def _live(user) -> Q:
+    """LIVE without the join to the photos, for counts and lists that need no photo column:
+    the faces whose photo is not one of the user's (few) photos in the trash. MariaDB
+    materialises that subquery once, so the face indexes alone answer the query instead of a
+    photo row being read for each face (docs/BENCHMARKS.md, Web). A user's faces are all on
+    the user's photos, so this is the same set as LIVE."""
+    return ~Q(photo_id__in=Photo.objects.in_trash_for_user(user).values("id"))
+
+
 def person_get(*, user, person_id: int) -> Person:
     return Person.objects.for_user(user).get(pk=person_id)
+
+
+def _person(user, person_id: int, person: Person | None) -> Person:
+    """`person` when the caller already has it from person_get (or the same owner-scoped
+    query: the person page reads it once for its three parts), else read."""
+    if person is not None and person.pk == int(person_id) and person.owner_id == user.pk and person.deleted_at is None:
+        return person
+    return person_get(user=user, person_id=person_id)
 
 
 # Latin letters that Unicode does not decompose into a base letter and an accent, so that
@@ -57,9 +74,9 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count", que
     query: only those whose name contains it, ignoring case and accents (`name_matches`).
     Matched here, not in SQL: whether LIKE ignores accents depends on the database and the
     column's collation (SQLite folds only ASCII), and the user's persons are all loaded anyway.
-    The counts come from one aggregate over the user's faces (index face_owner_person_state)
-    instead of a join of every person with every face grouped by person: 10x faster at 30,000
-    faces (docs/BENCHMARKS.md, Web)."""
+    The counts come from one aggregate over the user's faces, answered from the index
+    face_owner_person_state_photo alone (`_live`), instead of a join of every person with
+    every face grouped by person (docs/BENCHMARKS.md, Web)."""
     persons = Person.objects.for_user(user)
     if not include_hidden:
         persons = persons.filter(hidden=False)
@@ -71,7 +88,7 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count", que
     counts = {
         row["person_id"]: row
         for row in Face.objects.for_user(user)
-        .filter(LIVE, person_id__in=[p.id for p in persons])
+        .filter(_live(user), person_id__in=[p.id for p in persons])
         .values("person_id")
         .annotate(
             face_count=Count("id", filter=shown),
@@ -107,13 +124,13 @@ def person_names_in(persons: QuerySet[Person], *, query: str = "", keep: Iterabl
     return [(pid, name) for pid, name in names if pid in keep or name_matches(name, query)]
 
 
-def person_stats(*, user, person_id: int) -> dict[str, int]:
+def person_stats(*, user, person_id: int, person: Person | None = None) -> dict[str, int]:
     """face_count and photo_count (confirmed + auto) and suggested_count of one person."""
-    person = person_get(user=user, person_id=person_id)
+    person = _person(user, person_id, person)
     shown = Q(state__in=SHOWN_STATES)
     return (
         Face.objects.for_user(user)
-        .filter(LIVE, person=person)
+        .filter(_live(user), person=person)
         .aggregate(
             face_count=Count("id", filter=shown),
             photo_count=Count("photo", filter=shown, distinct=True),
@@ -128,10 +145,12 @@ class PersonPhotoPage:
     next_cursor: str | None
 
 
-def person_photos(*, user, person_id: int, cursor: str | None = None, limit: int = PAGE_SIZE) -> PersonPhotoPage:
+def person_photos(
+    *, user, person_id: int, cursor: str | None = None, limit: int = PAGE_SIZE, person: Person | None = None
+) -> PersonPhotoPage:
     """The person's photos, newest first, keyset-paginated on (taken_at, id), each with the
     person's face in it (a confirmed one before an automatic one): 2 queries."""
-    person = person_get(user=user, person_id=person_id)
+    person = _person(user, person_id, person)
     has_face = Face.objects.filter(photo=OuterRef("pk"), person=person, state__in=SHOWN_STATES)
     page = keyset_page(Photo.objects.for_user(user).filter(Exists(has_face)), cursor=cursor, limit=limit)
     faces = (
@@ -222,29 +241,40 @@ class ReviewItem:
     faces: list[Face]
 
 
-def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
-    """Suggested faces grouped by person, the person with the most suggestions first (one
-    click there settles the most faces); within a person, the most similar first."""
-    counts = (
-        Face.objects.for_user(user)
-        .filter(LIVE, state=Face.State.SUGGESTED, person__deleted_at__isnull=True)
-        .values("person_id")
-        .annotate(n=Count("id"))
-        .order_by("-n", "person_id")
+def _suggested(user) -> QuerySet[Face]:
+    """The user's suggested faces that the review asks about: of a live photo, for one of the
+    user's persons (not deleted or merged away)."""
+    return Face.objects.for_user(user).filter(
+        _live(user), state=Face.State.SUGGESTED, person__in=Person.objects.for_user(user).values("id")
     )
-    counts = {row["person_id"]: row["n"] for row in counts}
+
+
+def review_counts(*, user) -> list[tuple[int, int]]:
+    """(person id, suggested faces) of every person with a suggestion, the most first (one
+    click there settles the most faces), then by id: one aggregate, no face loaded."""
+    rows = _suggested(user).values("person_id").annotate(n=Count("id")).order_by("-n", "person_id")
+    return [(row["person_id"], row["n"]) for row in rows]
+
+
+def review_items(*, user, counts: list[tuple[int, int]], faces_per_person: int = 24) -> list[ReviewItem]:
+    """The ReviewItem of each person of `counts` (from review_counts: a page of it), in its
+    order: the person with their cover, the count, and their first `faces_per_person`
+    suggestions, the most similar first (then by id). 2 queries, whatever the queue's size."""
+    if not counts:
+        return []
+    ids = [pid for pid, _ in counts]
     persons = (
         Person.objects.for_user(user)
         .select_related("cover_face")
         .defer("cover_face__embedding", "cover_face__landmarks")
-        .in_bulk(list(counts))
+        .in_bulk(ids)
     )
     faces = defaultdict(list)
     # Only the first faces_per_person of each person, chosen in the database (a window), and
-    # without the embedding and landmarks: a big queue no longer loads every suggested face.
+    # without the embedding and landmarks: a big queue never loads every suggested face.
     suggested = (
-        Face.objects.for_user(user)
-        .filter(LIVE, state=Face.State.SUGGESTED, person_id__in=list(counts))
+        _suggested(user)
+        .filter(person_id__in=ids)
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
         )
@@ -255,7 +285,27 @@ def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
     )
     for face in suggested:
         faces[face.person_id].append(face)
-    return [ReviewItem(persons[pid], n, faces[pid]) for pid, n in counts.items() if pid in persons]
+    return [ReviewItem(persons[pid], n, faces[pid]) for pid, n in counts if pid in persons]
+
+
+def review_queue(*, user, faces_per_person: int = 24) -> list[ReviewItem]:
+    """Suggested faces grouped by person, the person with the most suggestions first (one
+    click there settles the most faces); within a person, the most similar first."""
+    return review_items(user=user, counts=review_counts(user=user), faces_per_person=faces_per_person)
+
+
+def review_face_at(*, user, person_id: int, index: int) -> Face | None:
+    """The person's `index`-th suggestion in the review's order (the most similar first, then
+    by id), with its photo and the person (and their cover): the one face the review card
+    shows, read alone instead of with the whole queue. None when there is no such face."""
+    faces = (
+        _suggested(user)
+        .filter(person_id=person_id)
+        .select_related("photo", "person__cover_face")
+        .defer("embedding", "landmarks", "person__cover_face__embedding", "person__cover_face__landmarks")
+        .order_by(F("similarity").desc(), "id")
+    )
+    return next(iter(faces[index : index + 1]), None) if index >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -505,10 +555,10 @@ UNNAMED_PAGE_SIZE = 60
 def _unnamed_faces(user) -> QuerySet[Face]:
     """Unknown, recognisable faces that no offered group holds: in no group at all, or in a
     dismissed one (which nobody is asked about any more). A face of a listed group is named
-    with its group on the People page."""
+    with its group on the People page. Answered from the index face_owner_state_cover alone."""
     return Face.objects.for_user(user).filter(
-        LIVE,
-        Q(group__isnull=True) | Q(group__dismissed=True),
+        _live(user),
+        Q(group__isnull=True) | Q(group__in=FaceGroup.objects.for_user(user).filter(dismissed=True).values("id")),
         state=Face.State.UNKNOWN,
         recognisable=True,
     )
@@ -536,20 +586,28 @@ def unnamed_faces_page(*, user, cursor: str | None = None, limit: int = UNNAMED_
     """One page of the unnamed faces, best quality first (then by id), keyset-paginated on
     (quality, id): a face named on an earlier page leaves the list without shifting the next
     page (as an offset would)."""
-    faces = (
-        _unnamed_faces(user)
-        .annotate(quality=QUALITY)
-        .select_related("photo")
-        .defer("embedding", "landmarks")
-        .order_by("-quality", "id")
-    )
+    ranked = _unnamed_faces(user).annotate(quality=QUALITY).order_by("-quality", "id")
     after = _decode_face_cursor(cursor)
     if after is not None:
         quality, pk = after
-        faces = faces.filter(Q(quality__lt=quality) | Q(quality=quality, id__gt=pk))
-    rows = list(faces[: limit + 1])
-    last = rows[limit - 1] if len(rows) > limit else None
-    return UnnamedFacesPage(rows[:limit], f"{last.quality}_{last.id}" if last else None)
+        ranked = ranked.filter(Q(quality__lt=quality) | Q(quality=quality, id__gt=pk))
+    # Two reads: the page's ids and qualities in order, from the index alone (sorting a few
+    # thousand narrow rows), then only those faces with their photos.
+    page = list(ranked.values_list("id", "quality")[: limit + 1])
+    rows = (
+        Face.objects.for_user(user).filter(pk__in=[pk for pk, _ in page[:limit]]).select_related("photo")
+        if page
+        else Face.objects.none()
+    )
+    by_id = {face.id: face for face in rows.defer("embedding", "landmarks")}
+    faces = []
+    for pk, quality in page[:limit]:
+        face = by_id.get(pk)
+        if face is not None:  # gone between the two reads
+            face.quality = quality
+            faces.append(face)
+    last = page[limit - 1] if len(page) > limit else None
+    return UnnamedFacesPage(faces, f"{last[1]}_{last[0]}" if last else None)
 
 
 # A person's own suggestions (the person page) -----------------------------------------------
@@ -561,10 +619,10 @@ class PersonSuggestions:
     total: int
 
 
-def person_suggestions(*, user, person_id: int, limit: int = 24) -> PersonSuggestions:
+def person_suggestions(*, user, person_id: int, limit: int = 24, person: Person | None = None) -> PersonSuggestions:
     """The faces suggested for the person ("Is this Anna?"), the most alike first."""
-    person = person_get(user=user, person_id=person_id)
-    suggested = Face.objects.for_user(user).filter(LIVE, person=person, state=Face.State.SUGGESTED)
+    person = _person(user, person_id, person)
+    suggested = Face.objects.for_user(user).filter(_live(user), person=person, state=Face.State.SUGGESTED)
     faces = list(
         suggested.select_related("photo")
         .defer("embedding", "landmarks")

@@ -43,6 +43,10 @@ GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
 GROUP_PAGE_FACES = 120
 REVIEW_GRID_PER_PERSON = 24
+# The grid shows persons a page at a time ("Load more"): about this many tiles a page.
+REVIEW_GRID_PAGE_FACES = 60
+# The one-at-a-time queue asks about this many of each person's suggestions.
+REVIEW_FACES_PER_PERSON = 24
 # Faces shown of a group that asks "Are these N faces Anna?" (the review queue, the grid).
 QUESTION_SAMPLES = 8
 PERSON_SUGGESTIONS_SHOWN = 24
@@ -219,7 +223,7 @@ def _group_region(request: HttpRequest) -> str:
             "faces/review.html#card", _review_context(request, source=request.POST), request=request
         )
     if region == "review-group":
-        context = _review_context(request, source={"mode": "grid"})
+        context = _review_context(request, source={"mode": "grid"}, with_items=False)
         return render_to_string("faces/review.html#grid-answered", context, request=request)
     return ""
 
@@ -303,7 +307,7 @@ def group_dismiss(request: HttpRequest, group_id: int) -> HttpResponse:
 def _heading_context(request: HttpRequest, person: Person, **extra) -> dict:
     return {
         "person": person,
-        "stats": selectors.person_stats(user=request.user, person_id=person.id),
+        "stats": selectors.person_stats(user=request.user, person_id=person.id, person=person),
         "rename_form": extra.pop("rename_form", None) or RenameForm(initial={"name": person.name}),
         "birth_form": extra.pop("birth_form", None) or BirthDateForm(initial={"birth_date": person.birth_date}),
         **extra,
@@ -312,14 +316,16 @@ def _heading_context(request: HttpRequest, person: Person, **extra) -> dict:
 
 def _photo_page(request: HttpRequest, person: Person) -> dict:
     with owned():
-        page = selectors.person_photos(user=request.user, person_id=person.id, cursor=request.GET.get("after"))
+        page = selectors.person_photos(
+            user=request.user, person_id=person.id, cursor=request.GET.get("after"), person=person
+        )
     return {"tiles": page.tiles, "next_cursor": page.next_cursor}
 
 
 def _suggestions_context(request: HttpRequest, person: Person) -> dict:
     with owned():
         suggestions = selectors.person_suggestions(
-            user=request.user, person_id=person.id, limit=PERSON_SUGGESTIONS_SHOWN
+            user=request.user, person_id=person.id, limit=PERSON_SUGGESTIONS_SHOWN, person=person
         )
     return {"person": person, "suggestions": suggestions}
 
@@ -663,9 +669,10 @@ def _face_done(request: HttpRequest, face: Face, message: str, change: services.
     elif region == "review-face":
         # The answered tile goes (the answer replaces it with nothing); the counts are updated
         # out of band, and the person's section goes with their last suggestion.
-        context = _review_context(request, source={"mode": "grid"})
-        answered = [item for item in context["items"] if item.person.id == face.person_id]
-        context.update(answered_item=answered[0] if answered else None, answered_person_id=face.person_id)
+        context = _review_context(request, source={"mode": "grid"}, with_items=False)
+        left = dict(context["counts"]).get(face.person_id)
+        answered = {"person": {"id": face.person_id}, "count": left} if left else None
+        context.update(answered_item=answered, answered_person_id=face.person_id)
         html = render_to_string("faces/review.html#grid-answered", context, request=request)
     elif region == "face-panel":
         fresh = _get_face(request, face.id)
@@ -835,36 +842,101 @@ def face_draw(request: HttpRequest, photo_id: int) -> HttpResponse:
 # Review queue ------------------------------------------------------------------------------
 
 
-def _review_context(request: HttpRequest, source=None) -> dict:
+def _position(source, name: str) -> int:
+    try:
+        return max(0, int(source.get(name, 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _grid_page(counts: list[tuple[int, int]], start: int) -> tuple[list[tuple[int, int]], int | None]:
+    """The persons of one grid page from `start` (an index in `counts`): as many as make
+    REVIEW_GRID_PAGE_FACES tiles (at least one person), and where the next page starts. Pages,
+    not "load more": a bulk answer ("No to all N on this page") is about the faces shown."""
+    page, faces = [], 0
+    for pid, n in counts[start:]:
+        if page and faces >= REVIEW_GRID_PAGE_FACES:
+            break
+        page.append((pid, n))
+        faces += min(n, REVIEW_GRID_PER_PERSON)
+    end = start + len(page)
+    return page, end if end < len(counts) else None
+
+
+def _grid_previous(counts: list[tuple[int, int]], start: int) -> int | None:
+    """Where the grid page before the one at `start` starts (None on the first page)."""
+    if start <= 0:
+        return None
+    first = 0
+    while True:
+        _, end = _grid_page(counts, first)
+        if end is None or end >= start:
+            return first
+        first = end
+
+
+def _review_context(request: HttpRequest, source=None, *, with_items: bool = True) -> dict:
     """The queue: the groups that ask about someone first (one answer settles a whole group),
-    then the single faces, the person with the most suggestions first."""
+    then the single faces, the person with the most suggestions first (at most
+    REVIEW_FACES_PER_PERSON each). Only what is shown is loaded: the counts per person, then
+    the one face of the card, or the persons of one grid page (`from`: where it starts)."""
     source = source if source is not None else request.GET
     mode = "grid" if source.get("mode") == "grid" else "one"
     questions = selectors.group_questions(user=request.user, samples=QUESTION_SAMPLES)
-    items = selectors.review_queue(user=request.user, faces_per_person=REVIEW_GRID_PER_PERSON if mode == "grid" else 24)
-    queue = [(None, None, group) for group in questions.groups]
-    queue += [(item, face, None) for item in items for face in item.faces]
-    try:
-        position = max(0, int(source.get("i", 0)))
-    except (TypeError, ValueError):
-        position = 0
-    position = min(position, max(len(queue) - 1, 0))
-    current = queue[position] if queue else (None, None, None)
-    return {
+    counts = selectors.review_counts(user=request.user)
+    context = {
         "mode": mode,
         "groups": questions.groups,
         "questions": questions.total,
-        "items": items,
-        "remaining": sum(item.count for item in items),
-        "shown": sum(len(item.faces) for item in items),
-        "current_item": current[0],
-        "current_face": current[1],
-        "current_group": current[2],
-        "position": position,
-        "card_url": f"{reverse('faces:review')}?i={position}",
-        "has_prev": position > 0,
-        "has_next": position + 1 < len(queue),
+        "counts": counts,
+        "remaining": sum(n for _, n in counts),
     }
+    if mode == "grid":
+        start = _position(source, "from")
+        if start >= len(counts):  # past the end (its people were answered): the last page
+            start = _grid_previous(counts, len(counts)) or 0
+        page, next_start = _grid_page(counts, start)
+        # An answer in the grid redraws only the counts (out of band): no faces needed.
+        items = (
+            selectors.review_items(user=request.user, counts=page, faces_per_person=REVIEW_GRID_PER_PERSON)
+            if with_items
+            else []
+        )
+        context.update(
+            items=items,
+            shown=sum(len(item.faces) for item in items),
+            grid_from=start,
+            grid_prev=_grid_previous(counts, start),
+            grid_next=next_start,
+            # The group questions are on the first page.
+            groups=questions.groups if start == 0 else [],
+        )
+        return context
+    shown = [min(n, REVIEW_FACES_PER_PERSON) for _, n in counts]
+    length = len(questions.groups) + sum(shown)
+    position = min(_position(source, "i"), max(length - 1, 0))
+    current_group = current_item = current_face = None
+    if position < len(questions.groups):
+        current_group = questions.groups[position]
+    else:
+        index = position - len(questions.groups)
+        for (pid, n), m in zip(counts, shown, strict=True):
+            if index < m:
+                current_face = selectors.review_face_at(user=request.user, person_id=pid, index=index)
+                if current_face is not None:
+                    current_item = selectors.ReviewItem(current_face.person, n, [current_face])
+                break
+            index -= m
+    context.update(
+        current_item=current_item,
+        current_face=current_face,
+        current_group=current_group,
+        position=position,
+        card_url=f"{reverse('faces:review')}?i={position}",
+        has_prev=position > 0,
+        has_next=position + 1 < length,
+    )
+    return context
 
 
 @login_required
@@ -889,9 +961,8 @@ def _review_grid_answered(request: HttpRequest, message: str, change: services.L
         message += f" {_plural(count)} had been answered in the meantime and stayed as they are."
     html = ""
     if _face_region(request) == "review-grid":
-        html = render_to_string(
-            "faces/review.html#grid", _review_context(request, source={"mode": "grid"}), request=request
-        )
+        source = {"mode": "grid", "from": request.POST.get("from", 0)}
+        html = render_to_string("faces/review.html#grid", _review_context(request, source=source), request=request)
     return done(request, message, change=change, html=html, redirect_to=_review_grid_url())
 
 

@@ -2,13 +2,13 @@
 
 from django import template
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
 from gallery.selectors import face_box_percent
+from gallery.templatetags.id_urls import id_url
 
 register = template.Library()
 
@@ -39,7 +39,7 @@ def photo_context(face) -> str:
     return format_html(
         ' data-photo-context="{}" data-face-box="{} {} {} {}" data-photo-size="{} {}"'
         ' data-photo-date="{}" draggable="false"',
-        reverse("gallery:preview", args=[photo.id]),
+        id_url("gallery:preview", photo.id),
         left,
         top,
         width,

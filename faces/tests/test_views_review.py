@@ -3,9 +3,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from faces.models import Face, FaceRejection
 from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, XSS, XSS_ESCAPED, count_queries, hx
+from gallery.models import Photo
 from smartgallery.tests.factories import FaceFactory, PersonFactory
 
 URL = reverse("faces:review")
@@ -99,6 +101,86 @@ def test_grid_mode_groups_by_person_biggest_first(alice_client, alice):
     html = alice_client.get(URL, {"mode": "grid"}).content.decode()
     assert html.index(">Ben</a>?") < html.index(">Anna</a>?")
     assert html.count('id="review-face-') == 3
+
+
+@pytest.mark.django_db
+def test_the_card_walks_24_faces_of_a_person_then_the_next_person(alice_client, alice):
+    anna = PersonFactory(owner=alice, name="Anna")
+    ben = PersonFactory(owner=alice, name="Ben")
+    annas = suggest(alice, anna, 26)  # the 2 least similar are not asked (24 a person)
+    bens = suggest(alice, ben, 2)
+    card = lambda i: alice_client.get(URL, {"i": i}, **hx(HTTP_HX_TARGET="review-card")).content.decode()  # noqa: E731
+    assert reverse("faces:face_confirm", args=[annas[0].id]) in card(0)
+    assert reverse("faces:face_confirm", args=[annas[23].id]) in card(23)
+    assert reverse("faces:face_confirm", args=[bens[0].id]) in card(24) and ">Ben</a>?" in card(24)
+    last = card(25)
+    assert reverse("faces:face_confirm", args=[bens[1].id]) in last and "data-review-next" not in last
+    assert "28 suggestions left" in last
+
+
+@pytest.mark.django_db
+def test_a_suggestion_on_a_photo_in_the_trash_is_not_asked(alice_client, alice):
+    anna = PersonFactory(owner=alice, name="Anna")
+    trashed, kept = suggest(alice, anna, 2)
+    Photo.objects.filter(pk=trashed.photo_id).update(deleted_at=timezone.now())
+    for mode in ("one", "grid"):
+        html = alice_client.get(URL, {"mode": mode}).content.decode()
+        assert "1 suggestion left" in html
+        assert reverse("faces:face_confirm", args=[kept.id]) in html
+        assert reverse("faces:face_confirm", args=[trashed.id]) not in html
+
+
+@pytest.mark.django_db
+def test_the_grid_shows_a_page_of_people_at_a_time(alice_client, alice):
+    # 12 suggestions each: 5 persons make the first page's 60 tiles.
+    persons = [PersonFactory(owner=alice, name=f"P{k}") for k in range(7)]
+    for k, person in enumerate(persons):
+        suggest(alice, person, 12, similarity=0.9 - k / 10)
+    html = alice_client.get(URL, {"mode": "grid"}).content.decode()
+    assert [f'id="review-section-{p.id}"' in html for p in persons] == [True] * 5 + [False] * 2
+    assert html.count('id="review-face-') == 60 and "84 suggestions left" in html
+    assert "No to all 60 on this page" in html
+    assert f'href="{URL}?mode=grid&amp;from=5"' in html and "Previous people" not in html
+    second = alice_client.get(URL, {"mode": "grid", "from": "5"}, **hx(HTTP_HX_TARGET="review-grid")).content.decode()
+    assert second.lstrip().startswith('<div id="review-grid"') and "<html" not in second
+    assert [f'id="review-section-{p.id}"' in second for p in persons] == [False] * 5 + [True] * 2
+    assert "No to all 24 on this page" in second and '<input type="hidden" name="from" value="5">' in second
+    assert f'href="{URL}?mode=grid"' in second and "Next people" not in second
+    # Without JavaScript the link is a page of its own.
+    page = alice_client.get(URL, {"mode": "grid", "from": "5"}).content.decode()
+    assert "<html" in page and f'id="review-section-{persons[6].id}"' in page and "84 suggestions left" in page
+
+
+@pytest.mark.django_db
+def test_a_bulk_answer_on_a_later_page_redraws_that_page_or_the_last_one(alice_client, alice):
+    persons = [PersonFactory(owner=alice, name=f"P{k}") for k in range(7)]
+    faces = [suggest(alice, person, 12, similarity=0.9 - k / 10) for k, person in enumerate(persons)]
+    asked = [f"{f.id}:{persons[5 + k].id}" for k in range(2) for f in faces[5 + k]]
+    html = alice_client.post(
+        reverse("faces:review_reject"), {"all": "1", "asked": asked, "from": "5"}, **hx(HTTP_HX_TARGET="review-grid")
+    ).content.decode()
+    assert "No to 24 suggestions" in html and "60 suggestions left" in html
+    # Nobody is left on that page: the last page there is, the first one here.
+    assert f'id="review-section-{persons[0].id}"' in html and "Nothing to review" not in html
+    more = alice_client.post(
+        reverse("faces:review_reject"),
+        {"all": "1", "asked": [f"{f.id}:{persons[4].id}" for f in faces[4]], "from": "3"},
+        **hx(HTTP_HX_TARGET="review-grid"),
+    ).content.decode()
+    # From the 4th person on: person 3 is still there, the answered person 4 is gone.
+    assert f'id="review-section-{persons[3].id}"' in more and f'id="review-section-{persons[4].id}"' not in more
+
+
+@pytest.mark.django_db
+def test_a_grid_answer_keeps_the_section_of_a_person_on_a_later_page(alice_client, alice):
+    persons = [PersonFactory(owner=alice, name=f"P{k}") for k in range(7)]
+    faces = [suggest(alice, person, 12, similarity=0.9 - k / 10) for k, person in enumerate(persons)]
+    answered = faces[6][0]  # on the second page
+    html = alice_client.post(
+        reverse("faces:face_confirm", args=[answered.id]), **hx(HTTP_HX_TARGET=f"review-face-{answered.id}")
+    ).content.decode()
+    assert f'id="review-count-{persons[6].id}" hx-swap-oob="true">11 suggestions' in html
+    assert 'hx-swap-oob="delete"' not in html
 
 
 @pytest.mark.django_db

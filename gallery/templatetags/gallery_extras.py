@@ -5,6 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from gallery.models import Photo
+from gallery.templatetags.id_urls import id_url
 
 register = template.Library()
 
@@ -62,4 +63,6 @@ def library_url(context, name: str, *args) -> str:
     shared = context.get("shared_library")
     if shared is not None:
         return reverse(shared_route, args=[shared.id, *args])
+    if len(args) == 1:
+        return id_url(own, args[0])  # a tile's links: reversed once per route, not per tile
     return reverse(own, args=args)
