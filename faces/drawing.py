@@ -13,9 +13,12 @@ no new detection matched is measured again by the current model.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from faces import engine_loader, index_cache
 from faces.detection import PhotoGone, apply_measurement, write_crop
@@ -69,6 +72,29 @@ def drawn_faces_measure(*, photo: Photo, engine: FaceEngine, image: np.ndarray) 
     drawn = Face.objects.filter(photo_id=photo.pk, source=Face.Source.DRAWN)
     stale = list(drawn.exclude(model_id=engine.model_id).select_related("photo").order_by("pk"))
     return sum(_measure(face, engine, image) for face in stale)
+
+
+# Drawn faces still unmeasured this long after they were drawn lost their task (the broker was
+# down, or dropped it); the sweeper queues them again, a batch at a time, for up to a day (after
+# that only a reprocess of the photo measures them: a missing face pack is not retried forever).
+STUCK_GIVE_UP_AFTER = timedelta(days=1)
+SWEEP_BATCH = 200
+
+
+def drawn_faces_stuck(*, now=None) -> list[int]:
+    """Ids of drawn faces whose measuring task was lost (see STUCK_GIVE_UP_AFTER)."""
+    now = now or timezone.now()
+    stuck_after = timedelta(seconds=settings.SMARTGALLERY_STUCK_AFTER_SECONDS)
+    return list(
+        Face.objects.filter(
+            source=Face.Source.DRAWN,
+            model_id="",
+            created_at__lt=now - stuck_after,
+            created_at__gte=now - STUCK_GIVE_UP_AFTER,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
 
 
 def _measure(face: Face, engine: FaceEngine, image: np.ndarray) -> bool:

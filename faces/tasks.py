@@ -158,3 +158,16 @@ def drawn_face_measure(self, face_id: int) -> str:
         except (BrokerError, OSError):
             logger.warning("Could not schedule the refresh of user %s", owner_id, exc_info=True)
     return outcome
+
+
+@shared_task(name="faces.tasks.drawn_faces_requeue_stuck")
+def drawn_faces_requeue_stuck() -> dict[str, int]:
+    """The sweeper's part for drawn faces (beat, with gallery.tasks.photos_requeue_stuck)."""
+    from faces import drawing
+
+    stuck = drawing.drawn_faces_stuck()
+    for face_id in stuck:
+        schedule_drawn_face_measure(face_id)
+    if stuck:
+        logger.info("Re-queued the measuring of %d drawn faces", len(stuck))
+    return {"requeued": len(stuck)}

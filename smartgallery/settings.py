@@ -246,6 +246,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "gallery.tasks.photos_requeue_stuck": {"queue": "default"},
     "gallery.tasks.photos_trash_purge": {"queue": "default"},
+    "faces.tasks.drawn_faces_requeue_stuck": {"queue": "default"},
     "faces.tasks.*": {"queue": "faces"},
     "gallery.tasks.*": {"queue": "faces"},
 }
@@ -253,6 +254,11 @@ SMARTGALLERY_SWEEP_INTERVAL_SECONDS = envint("SMARTGALLERY_SWEEP_INTERVAL_SECOND
 CELERY_BEAT_SCHEDULE = {
     "gallery-requeue-stuck": {
         "task": "gallery.tasks.photos_requeue_stuck",
+        "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
+    },
+    # Drawn faces whose measuring task was lost (faces/drawing.py).
+    "faces-drawn-requeue-stuck": {
+        "task": "faces.tasks.drawn_faces_requeue_stuck",
         "schedule": SMARTGALLERY_SWEEP_INTERVAL_SECONDS,
     },
     # Photos in the trash longer than Photo.TRASH_KEEP (30 days) are deleted for good.

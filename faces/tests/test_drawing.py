@@ -281,3 +281,26 @@ def test_reprocessing_matches_a_drawn_face_to_the_new_detection_without_a_duplic
     kept = Face.objects.get(photo=photo)
     assert kept.pk == face.pk and kept.source == "drawn" and kept.state == "confirmed"
     assert not kept.centred_crop and len(kept.landmarks) == 5 and kept.model_id == engine.model_id
+
+
+@pytest.mark.django_db
+def test_the_sweeper_queues_drawn_faces_whose_task_was_lost(alice, shown_photo, monkeypatch, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    scheduled = []
+    monkeypatch.setattr(tasks, "schedule_drawn_face_measure", scheduled.append)
+    boxes = [(20, 20, 120, 120), (150, 20, 250, 120), (300, 20, 400, 120), (450, 20, 550, 120)]
+    lost, fresh, measured, too_old = (services.face_draw(user=alice, photo_id=shown_photo.pk, box=b)[0] for b in boxes)
+    now = timezone.now()
+    stuck_after = timedelta(seconds=settings.SMARTGALLERY_STUCK_AFTER_SECONDS)
+    Face.objects.filter(pk__in=[lost.pk, measured.pk]).update(created_at=now - stuck_after - timedelta(minutes=1))
+    Face.objects.filter(pk=measured.pk).update(model_id="face_default:x")
+    Face.objects.filter(pk=too_old.pk).update(created_at=now - drawing.STUCK_GIVE_UP_AFTER - timedelta(minutes=1))
+
+    assert tasks.drawn_faces_requeue_stuck.apply().get() == {"requeued": 1}
+    assert scheduled == [lost.pk]
+    assert fresh.pk not in scheduled and measured.pk not in scheduled and too_old.pk not in scheduled
+    assert settings.CELERY_TASK_ROUTES["faces.tasks.drawn_faces_requeue_stuck"] == {"queue": "default"}
+    assert any(e["task"] == "faces.tasks.drawn_faces_requeue_stuck" for e in settings.CELERY_BEAT_SCHEDULE.values())
