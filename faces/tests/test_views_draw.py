@@ -142,7 +142,7 @@ def test_the_photo_page_offers_it_and_the_panel_says_how_a_drawn_face_was_made(a
 def test_a_photo_not_shown_yet_has_no_add_a_face(alice_client, alice):
     queued = PhotoFactory(owner=alice, status="queued")
     page = alice_client.get(reverse("gallery:photo", args=[queued.pk])).content.decode()
-    assert "Add a face" not in page
+    assert 'id="draw-start"' not in page and f'href="{_url(queued)}"' not in page
     response = alice_client.post(_url(queued), BOX, **HTMX)
     assert "not processed yet" in response.content.decode()
 
