@@ -178,3 +178,24 @@ def test_find_a_person_is_a_labelled_field_of_the_get_form(alice_client, family)
     assert '<label for="filter-q">Find a person</label>' in html
     assert 'id="filter-q" type="search" name="q" value="an"' in html
     assert 'hx-trigger="input changed delay:200ms"' in html and 'hx-target="#person-picks"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("picked", [[], ["anna"], ["anna", "ben"]])
+def test_the_person_checkboxes_are_the_tags_django_draws(alice_client, alice, family, picked):
+    """The template draws each checkbox itself (PhotoFilterForm.person_picks): the very tags of
+    Django's CheckboxSelectMultiple, checked where picked, each with its label."""
+    from faces import selectors
+    from faces.forms import PhotoFilterForm
+
+    PersonFactory(owner=alice, name=XSS, faces=0)
+    ids = [str(family[name].id) for name in picked]
+    html = alice_client.get(URL, {"person": ids}).content.decode()
+    names = selectors.person_names(user=alice)
+    form = PhotoFilterForm({"person": ids} if ids else None, person_choices=[(str(p), n) for p, n in names])
+    drawn = re.findall(r'<span class="pick">(<input type="checkbox"[^>]*>)<label for="([^"]*)">([^<]*)</label>', html)
+    expected = [(str(o.tag()), o.id_for_label, str(o.choice_label)) for o in form["person"]]
+    assert len(drawn) == len(names) == 3
+    assert [(tag, for_) for tag, for_, _ in drawn] == [(tag, for_) for tag, for_, _ in expected]
+    assert [label for *_, label in drawn] == [XSS_ESCAPED if label == XSS else label for *_, label in expected]
+    assert sum(" checked>" in tag for tag, _, _ in drawn) == len(picked)
