@@ -81,3 +81,34 @@ def test_an_answer_aborts_a_refresh_in_flight(anna_page):
     page.wait_for_timeout(300)
     posts[0].continue_()
     answered(page, anna, face, errors)
+
+
+def test_a_refresh_does_not_land_under_a_name_being_typed(page: Page, live_server):
+    # The naming trial (bench.naming_trial) named a group "ll" instead of "Colin_Powell": a
+    # background refresh sent just before the user clicked into the name field came back while
+    # they typed, and the redrawn card took the first letters with the old field.
+    from faces.models import FaceGroup, Person
+    from smartgallery.tests.factories import FaceGroupFactory
+
+    alice = make_verified_user("alice@example.com", "correct-horse-battery-42", display_name="Alice")
+    group = FaceGroupFactory(owner=alice, faces=3)
+    errors = watch_console(page)
+    log_in(page, live_server.url, alice)
+    page.goto(f"{live_server.url}/people/")
+    field = page.locator(f"#group-name-{group.pk}")
+    expect(field).to_be_visible()
+    refreshes = held(page, re.compile(r"/people/(\?.*)?$"), "GET")
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('recognitionTick', {bubbles: true}))")
+    page.wait_for_function("() => document.querySelector('.htmx-request')")
+    assert refreshes
+    field.click()
+    field.press_sequentially("Colin_Powe")
+    for route in refreshes:
+        route.fulfill(response=route.fetch())
+    page.wait_for_timeout(300)
+    field.press_sequentially("ll")
+    field.press("Enter")
+    expect(page.locator(".toast", has_text="Colin_Powell")).to_be_visible()
+    assert list(Person.objects.filter(owner=alice).values_list("name", flat=True)) == ["Colin_Powell"]
+    assert not FaceGroup.objects.filter(pk=group.pk, faces__state=Face.State.UNKNOWN).exists()
+    assert errors == [], errors

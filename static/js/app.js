@@ -245,6 +245,12 @@
   });
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     if (writing.length && isRefresh(event.detail)) event.detail.shouldSwap = false;
+    // A background tick checked that nobody was typing when it was sent, not when its answer
+    // comes back: a user who clicked into a name field meanwhile would lose the first letters
+    // with the redrawn field (a group named "ll" for "Colin_Powell"). Dropped; the answer to
+    // what they send redraws the region anyway.
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    if (trigger && trigger.type === "recognitionTick" && busyWithAForm()) event.detail.shouldSwap = false;
   });
   document.body.addEventListener("htmx:beforeOnLoad", function (event) {
     forget(event.target);
