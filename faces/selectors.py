@@ -272,16 +272,22 @@ def review_items(*, user, counts: list[tuple[int, int]], faces_per_person: int =
     faces = defaultdict(list)
     # Only the first faces_per_person of each person, chosen in the database (a window), and
     # without the embedding and landmarks: a big queue never loads every suggested face.
-    suggested = (
+    # Ranked on narrow rows, then only the chosen faces read with their photos (as the group
+    # samples in _with_samples_and_question).
+    chosen = (
         _suggested(user)
         .filter(person_id__in=ids)
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
         )
         .filter(rank__lte=faces_per_person)
+        .values("id")
+    )
+    suggested = (
+        Face.objects.filter(pk__in=chosen)
         .select_related("photo")
         .defer("embedding", "landmarks")
-        .order_by("person_id", "rank")
+        .order_by("person_id", F("similarity").desc(), "id")
     )
     for face in suggested:
         faces[face.person_id].append(face)
@@ -460,14 +466,21 @@ def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> l
     None; loaded with the groups through select_related)."""
     if not groups:
         return groups
-    faces = (
+    # The window ranks narrow rows (id, group, size) from the indexes; only the chosen faces
+    # are then read with their photos, in the same query (3-5x faster than ranking whole rows
+    # joined to their photos; docs/BENCHMARKS.md, Web).
+    chosen = (
         Face.objects.for_user(user)
-        .filter(LIVE, group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
+        .filter(_live(user), group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
         .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
         .filter(rank__lte=samples)
+        .values("id")
+    )
+    faces = (
+        Face.objects.filter(pk__in=chosen)
         .select_related("photo")  # for the whole photo of a sample (photo context): no query more
         .defer("embedding", "landmarks")
-        .order_by("group_id", "rank")
+        .order_by("group_id", "-size_px", "id")
     )
     by_group: dict[int, list[Face]] = {}
     for face in faces:

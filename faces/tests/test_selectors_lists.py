@@ -69,3 +69,25 @@ def test_review_queue_keeps_the_most_similar_faces_per_person_and_the_full_count
     assert [f.id for f in items[0].faces] == [anna_faces[1].id, anna_faces[3].id, anna_faces[4].id]
     assert [f.id for f in items[1].faces] == [ben_faces[0].id, ben_faces[1].id]  # equal similarity: by id
     assert items[0].faces[0].photo.owner_id == alice.id
+
+
+@pytest.mark.django_db
+def test_group_samples_are_the_biggest_live_unknown_faces_of_each_group(alice):
+    from django.utils import timezone
+
+    from gallery.models import Photo
+    from smartgallery.tests.factories import FaceGroupFactory
+
+    first, second = FaceGroupFactory(owner=alice, faces=0), FaceGroupFactory(owner=alice, faces=0)
+    sizes = {first: [50, 90, 70, 90, 60], second: [40, 80]}
+    faces = {g: [FaceFactory(owner=alice, group=g, size=s) for s in sizes[g]] for g in sizes}
+    trashed = FaceFactory(owner=alice, group=first, size=200)
+    Photo.objects.filter(pk=trashed.photo_id).update(deleted_at=timezone.now())
+    FaceFactory(owner=alice, group=first, size=300, state=Face.State.REJECTED_AS_FACE)
+
+    groups = {g.id: g for g in selectors.group_list_with_samples(user=alice, limit=10, samples=3)}
+
+    a = faces[first]
+    assert [f.id for f in groups[first.id].samples] == [a[1].id, a[3].id, a[2].id]  # 90, 90 (by id), 70
+    assert [f.id for f in groups[second.id].samples] == [faces[second][1].id, faces[second][0].id]
+    assert groups[first.id].samples[0].photo.owner_id == alice.id
