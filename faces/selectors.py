@@ -107,6 +107,110 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count", que
     return persons
 
 
+PEOPLE_PAGE_SIZE = 60
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    persons: list[Person]  # this page, with face_count, photo_count, suggested_count and cover_face
+    total: int  # in the whole list (after the search)
+    next_offset: int | None  # None: this is the last page
+
+
+@dataclass(frozen=True)
+class PeopleLists:
+    shown: PersonPage
+    hidden: PersonPage  # no persons unless hidden_offset was given (its total always)
+    names: list[tuple[int, str]]  # (id, name) of every person, searched or not, by name then id
+
+
+def people_lists(
+    *,
+    user,
+    order: str = "count",
+    query: str = "",
+    offset: int = 0,
+    hidden_offset: int | None = None,
+    limit: int = PEOPLE_PAGE_SIZE,
+) -> PeopleLists:
+    """The People page's lists a page at a time: the persons not hidden (and the hidden ones when
+    hidden_offset is given), in `person_list`'s order and with its counts, `limit` from `offset`.
+
+    The order by count and the accent-blind search need every person's name and face count
+    (narrow rows: one small query and the index-only aggregate); only the page's persons are
+    read with their cover face and drawn. 3 queries. Offsets: a person named or merged between
+    two pages may shift the next one by a card, as on any offset page; ties end on the id, so
+    the same data always gives the same pages."""
+    persons = Person.objects.for_user(user).only("id", "name", "hidden", "cover_face_id")
+    persons = list(persons.order_by(Lower("name"), "id") if order == "name" else persons.order_by("name", "id"))
+    names = sorted(((p.id, p.name) for p in persons), key=lambda row: (row[1].lower(), row[0]))
+    if query.strip():
+        persons = [p for p in persons if name_matches(p.name, query)]
+    shown = [p for p in persons if not p.hidden]
+    hidden = [p for p in persons if p.hidden]
+    offset = max(offset, 0)
+    if order == "name":
+        counted = shown[offset : offset + limit]
+        if hidden_offset is not None:
+            counted += hidden[max(hidden_offset, 0) : max(hidden_offset, 0) + limit]
+    else:
+        counted = persons
+    _count_faces(user, counted)
+    if order != "name":
+        shown.sort(key=lambda p: -p.face_count)  # stable: name, id within a count
+        hidden.sort(key=lambda p: -p.face_count)
+    shown_page = _person_page(shown, offset, limit)
+    hidden_page = (
+        _person_page(hidden, max(hidden_offset, 0), limit)
+        if hidden_offset is not None
+        else PersonPage([], len(hidden), None)
+    )
+    _with_cover_faces(user, shown_page.persons + hidden_page.persons)
+    return PeopleLists(shown_page, hidden_page, names)
+
+
+def _person_page(persons: list[Person], offset: int, limit: int) -> PersonPage:
+    end = offset + limit
+    return PersonPage(persons[offset:end], len(persons), end if end < len(persons) else None)
+
+
+def _count_faces(user, persons: list[Person]) -> None:
+    """face_count, photo_count (confirmed + auto) and suggested_count on each person: one
+    aggregate over their faces, from the index face_owner_person_state_photo alone."""
+    shown = Q(state__in=SHOWN_STATES)
+    counts = (
+        {
+            row["person_id"]: row
+            for row in Face.objects.for_user(user)
+            .filter(_live(user), person_id__in=[p.id for p in persons])
+            .values("person_id")
+            .annotate(
+                face_count=Count("id", filter=shown),
+                photo_count=Count("photo_id", filter=shown, distinct=True),
+                suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+            )
+            .order_by()
+        }
+        if persons
+        else {}
+    )
+    for person in persons:
+        row = counts.get(person.id, {})
+        person.face_count = row.get("face_count", 0)
+        person.photo_count = row.get("photo_count", 0)
+        person.suggested_count = row.get("suggested_count", 0)
+
+
+def _with_cover_faces(user, persons: list[Person]) -> None:
+    """Each person's cover face (or None), in one query for all of them."""
+    ids = {p.cover_face_id for p in persons if p.cover_face_id}
+    faces = (
+        {f.id: f for f in Face.objects.for_user(user).filter(pk__in=ids).defer("embedding", "landmarks")} if ids else {}
+    )
+    for person in persons:
+        person.cover_face = faces.get(person.cover_face_id)
+
+
 def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
     """(id, name) of every person, by name: the name boxes' <datalist> and the pick-a-person lists.
 

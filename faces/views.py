@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -39,6 +40,8 @@ from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
 from gallery.models import Photo
 
+# Named persons drawn a page at a time ("Show more people" for the next).
+PEOPLE_PAGE = 60
 GROUPS_SHOWN = 24
 GROUP_SAMPLES = 6
 GROUP_PAGE_FACES = 120
@@ -96,34 +99,53 @@ def _people_context(request: HttpRequest) -> dict:
     sort = "name" if request.GET.get("sort") == "name" else "count"
     show_hidden = request.GET.get("hidden") == "1"
     query = name_query(request.GET)
-    persons = selectors.person_list(user=request.user, include_hidden=True, order=sort, query=query)
+    offset = _offset(request, "offset")
+    hidden_offset = _offset(request, "hidden_offset") if show_hidden else None
+    lists = selectors.people_lists(
+        user=request.user, order=sort, query=query, offset=offset, hidden_offset=hidden_offset, limit=PEOPLE_PAGE
+    )
+    params = {"sort": sort, **({"hidden": "1"} if show_hidden else {}), **({"q": query} if query else {})}
+    base = reverse("faces:people")
     return {
         "sort": sort,
         "show_hidden": show_hidden,
         "q": query,
-        "persons": [p for p in persons if not p.hidden],
-        "hidden_persons": [p for p in persons if p.hidden],
+        "offset": offset,
+        "persons": lists.shown.persons,
+        "persons_total": lists.shown.total,
+        "page_end": offset + len(lists.shown.persons),
+        "hidden_persons": lists.hidden.persons,
+        "hidden_total": lists.hidden.total,
+        "more_url": _page_url(base, params, offset=lists.shown.next_offset),
+        "hidden_more_url": _page_url(base, {**params, "offset": offset}, hidden_offset=lists.hidden.next_offset),
+        "first_url": _page_url(base, params),
+        # Every name, for the group forms' <datalist>: read with the lists, no query of its own.
+        "person_names": lists.names,
     }
 
 
-def _person_names(request: HttpRequest, context: dict) -> list[tuple[int, str]]:
-    """Every name for the group forms' <datalist>: from the persons already loaded, unless a
-    search left some of them out (then one more query, on searches only)."""
-    if context["q"]:
-        return selectors.person_names(user=request.user)
-    persons = context["persons"] + context["hidden_persons"]
-    return [(p.id, p.name) for p in sorted(persons, key=lambda p: (p.name.lower(), p.id))]
+def _page_url(base: str, params: dict, **page: int | None) -> str | None:
+    """The People page's URL with the list's sort, hidden and search, at `page`'s offset (None
+    when that offset is None: no next page)."""
+    if any(value is None for value in page.values()):
+        return None
+    return f"{base}?{urlencode({**params, **page})}"
 
 
 @login_required
 @require_safe
 def people(request: HttpRequest) -> HttpResponse:
+    """Named persons a page at a time ("Show more people" swaps itself for the next rows; a plain
+    link without JavaScript), the unnamed groups and the count of unnamed faces in none."""
     context = _people_context(request)
+    if request.htmx.target == "people-more":
+        return render(request, "faces/people.html#person-rows", context)
+    if request.htmx.target == "hidden-people-more":
+        return render(request, "faces/people.html#hidden-person-rows", context)
     if request.htmx.target == "people-list":
         return render(request, "faces/people.html#people-list", context)
     context["groups"] = selectors.group_list_with_samples(user=request.user, limit=GROUPS_SHOWN, samples=GROUP_SAMPLES)
     context["unnamed_count"] = selectors.unnamed_face_count(user=request.user)
-    context["person_names"] = _person_names(request, context)
     if request.htmx.target == "groups":
         return render(request, "faces/people.html#groups", context)
     # Called by the template only for the empty page (a query saved on every other one).
@@ -502,9 +524,9 @@ def person_delete(request: HttpRequest, person_id: int) -> HttpResponse:
 # Faces that may not belong to a person ------------------------------------------------------
 
 
-def _offset(request: HttpRequest) -> int:
+def _offset(request: HttpRequest, name: str = "offset") -> int:
     try:
-        return max(0, int(request.GET.get("offset", 0)))
+        return max(0, int(request.GET.get(name, 0)))
     except ValueError:
         return 0
 

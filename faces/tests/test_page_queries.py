@@ -49,6 +49,11 @@ def pages(owner) -> dict[str, tuple[str, dict]]:
         "timeline": (reverse("gallery:timeline"), {}),
         "timeline next": (reverse("gallery:timeline") + f"?after={_timeline_cursor(owner)}", hx),
         "people": (reverse("faces:people"), {}),
+        "people next": (reverse("faces:people") + "?sort=count&offset=2", {"HTTP_HX_TARGET": "people-more", **hx}),
+        "people next by name": (
+            reverse("faces:people") + "?sort=name&offset=2",
+            {"HTTP_HX_TARGET": "people-more", **hx},
+        ),
         "person": (reverse("faces:person", args=[first.id]), {}),
         "person next": (reverse("faces:person", args=[first.id]) + f"?after={after}", hx),
         "review": (reverse("faces:review"), {}),

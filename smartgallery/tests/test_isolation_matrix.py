@@ -418,6 +418,9 @@ def bob_pages(bob_world: World) -> list[tuple[str, dict]]:
     pages += [
         (reverse("faces:people"), {"HTTP_HX_TARGET": "people-list"}),
         (reverse("faces:people"), {"HTTP_HX_TARGET": "groups"}),
+        (reverse("faces:people") + "?offset=1", {"HTTP_HX_TARGET": "people-more"}),
+        (reverse("faces:people") + "?hidden=1&hidden_offset=0&offset=1", {"HTTP_HX_TARGET": "hidden-people-more"}),
+        (reverse("faces:people") + "?sort=name&offset=1", {}),
         (reverse("faces:person", args=[bob_world.person.id]), {"HTTP_HX_TARGET": "person-heading"}),
         (reverse("faces:review"), {"HTTP_HX_TARGET": "review-card"}),
         (reverse("faces:review") + "?mode=grid", {}),
