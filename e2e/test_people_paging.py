@@ -1,0 +1,33 @@
+"""The People page draws 60 named persons; "Show more people" brings the next ones in place."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.tests.flows import make_verified_user
+from e2e.helpers import log_in, watch_console
+from smartgallery.tests.factories import PersonFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def test_show_more_people_adds_the_next_page_in_place(page: Page, live_server, screenshots):
+    alice = make_verified_user("alice@example.com", "correct-horse-battery-42", display_name="Alice")
+    for k in range(65):
+        PersonFactory(owner=alice, name=f"Person {k:02d}", faces=0)
+    errors = watch_console(page)
+    log_in(page, live_server.url, alice)
+
+    page.goto(f"{live_server.url}/people/?sort=name")
+    names = page.locator("#people-list .person-name")
+    expect(names).to_have_count(60)
+    more = page.get_by_role("link", name="Show more people")
+    screenshots(page, "people-show-more", show=more)
+    more.click()
+    expect(names).to_have_count(65)
+    expect(names.nth(60)).to_have_text("Person 60")
+    expect(names.last).to_have_text("Person 64")
+    expect(more).to_have_count(0)
+    expect(page).to_have_url(f"{live_server.url}/people/?sort=name")  # in place, not a new page
+    assert errors == [], errors
