@@ -162,6 +162,7 @@ def bench_pages(user) -> tuple[dict[str, tuple[str, dict]], dict]:
         "grid": ("/photos/", {}),
         "grid_next": (f"/photos/?after={first_page.next_cursor}", {"HX-Request": "true"}),
         "people": ("/people/", {}),
+        "people_next": ("/people/?sort=count&offset=60", {"HX-Request": "true", "HX-Target": "people-more"}),
         "person": (f"/people/{top[0].pk}/", {}),
         "person_next": (f"/people/{top[0].pk}/?after={person_page.next_cursor}", {"HX-Request": "true"}),
         "review": ("/people/review/", {}),
