@@ -34,6 +34,7 @@ lint: $(STAMP)
 # Every benchmark with its bounded defaults, as `python -m bench.<name>` (bench/_*.py are shared
 # helpers, not benchmarks). soak runs 10 minutes by default: `make bench` takes about 25 minutes.
 bench: $(STAMP)
+	bash scripts/system-packages.sh bench
 	@for script in bench/[!_]*.py; do name=$$(basename $$script .py); echo "== bench.$$name"; $(VENV)/bin/python -m bench.$$name || exit 1; done
 
 clean:

@@ -7,6 +7,11 @@ pkg-config --exists mysqlclient 2>/dev/null || missing+=(default-libmysqlclient-
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 # `scripts/system-packages.sh test`: the browser tests drive Debian's Chromium.
 if [ "${1:-}" = "test" ]; then command -v chromium >/dev/null || missing+=(chromium); fi
+# `scripts/system-packages.sh bench`: the web and load benchmarks drive wrk; the naming trial, Chromium.
+if [ "${1:-}" = "bench" ]; then
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v chromium >/dev/null || missing+=(chromium)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing system packages: ${missing[*]}" >&2
