@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.tests.flows import make_verified_user
 from e2e.helpers import log_in, watch_console
-from smartgallery.tests.factories import PersonFactory
+from smartgallery.tests.factories import FaceGroupFactory, PersonFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -30,4 +30,26 @@ def test_show_more_people_adds_the_next_page_in_place(page: Page, live_server, s
     expect(names.last).to_have_text("Person 64")
     expect(more).to_have_count(0)
     expect(page).to_have_url(f"{live_server.url}/people/?sort=name")  # in place, not a new page
+    assert errors == [], errors
+
+
+def test_show_more_groups_adds_the_next_group_cards_in_place(page: Page, live_server):
+    alice = make_verified_user("alice@example.com", "correct-horse-battery-42", display_name="Alice")
+    PersonFactory(owner=alice, name="Anna", faces=1)
+    for _ in range(14):
+        FaceGroupFactory(owner=alice, faces=2)
+    errors = watch_console(page)
+    log_in(page, live_server.url, alice)
+
+    page.goto(f"{live_server.url}/people/")
+    cards = page.locator("#groups .group-card")
+    expect(cards).to_have_count(12)
+    page.get_by_role("link", name="Show more groups").click()
+    expect(cards).to_have_count(14)
+    expect(page.get_by_role("link", name="Show more groups")).to_have_count(0)
+    # The new cards' forms work like the first ones: naming one takes it off the list.
+    card = cards.last
+    card.get_by_label("Who is this?").fill("Bea")
+    card.get_by_role("button", name="Name all 2").click()
+    expect(cards).to_have_count(12)  # the groups' refresh (facesChanged) starts again at page 1
     assert errors == [], errors

@@ -603,10 +603,10 @@ def _with_person(groups: QuerySet[FaceGroup]) -> QuerySet[FaceGroup]:
     )
 
 
-def group_list_with_samples(*, user, limit: int, samples: int) -> list[FaceGroup]:
+def group_list_with_samples(*, user, limit: int, samples: int, offset: int = 0) -> list[FaceGroup]:
     """The first `limit` groups of group_list, each with `.samples` and `.question` (the person
     a group that looks like someone asks about: "Are these 6 faces Anna?")."""
-    groups = list(_with_person(group_list(user=user))[:limit])
+    groups = list(_with_person(group_list(user=user))[offset : offset + limit])
     return _with_samples_and_question(user, groups, samples)
 
 

@@ -42,7 +42,8 @@ from gallery.models import Photo
 
 # Named persons drawn a page at a time ("Show more people" for the next).
 PEOPLE_PAGE = 60
-GROUPS_SHOWN = 24
+# Group cards a page at a time too ("Show more groups"): each is a few forms and 6 faces.
+GROUPS_SHOWN = 12
 GROUP_SAMPLES = 6
 GROUP_PAGE_FACES = 120
 REVIEW_GRID_PER_PERSON = 24
@@ -124,6 +125,19 @@ def _people_context(request: HttpRequest) -> dict:
     }
 
 
+def _groups_context(request: HttpRequest) -> dict:
+    """A page of the unnamed groups' cards, largest first, and the link to the next page."""
+    offset = _offset(request, "groups_offset")
+    groups = selectors.group_list_with_samples(
+        user=request.user, offset=offset, limit=GROUPS_SHOWN + 1, samples=GROUP_SAMPLES
+    )
+    more = offset + GROUPS_SHOWN if len(groups) > GROUPS_SHOWN else None
+    return {
+        "groups": groups[:GROUPS_SHOWN],
+        "groups_more_url": _page_url(reverse("faces:people"), {}, groups_offset=more),
+    }
+
+
 def _page_url(base: str, params: dict, **page: int | None) -> str | None:
     """The People page's URL with the list's sort, hidden and search, at `page`'s offset (None
     when that offset is None: no next page)."""
@@ -137,6 +151,8 @@ def _page_url(base: str, params: dict, **page: int | None) -> str | None:
 def people(request: HttpRequest) -> HttpResponse:
     """Named persons a page at a time ("Show more people" swaps itself for the next rows; a plain
     link without JavaScript), the unnamed groups and the count of unnamed faces in none."""
+    if request.htmx.target == "groups-more":
+        return render(request, "faces/people.html#group-cards", _groups_context(request))
     context = _people_context(request)
     if request.htmx.target == "people-more":
         return render(request, "faces/people.html#person-rows", context)
@@ -144,7 +160,7 @@ def people(request: HttpRequest) -> HttpResponse:
         return render(request, "faces/people.html#hidden-person-rows", context)
     if request.htmx.target == "people-list":
         return render(request, "faces/people.html#people-list", context)
-    context["groups"] = selectors.group_list_with_samples(user=request.user, limit=GROUPS_SHOWN, samples=GROUP_SAMPLES)
+    context.update(_groups_context(request))
     context["unnamed_count"] = selectors.unnamed_face_count(user=request.user)
     if request.htmx.target == "groups":
         return render(request, "faces/people.html#groups", context)

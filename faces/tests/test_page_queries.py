@@ -50,6 +50,7 @@ def pages(owner) -> dict[str, tuple[str, dict]]:
         "timeline next": (reverse("gallery:timeline") + f"?after={_timeline_cursor(owner)}", hx),
         "people": (reverse("faces:people"), {}),
         "people next": (reverse("faces:people") + "?sort=count&offset=2", {"HTTP_HX_TARGET": "people-more", **hx}),
+        "people, next groups": (reverse("faces:people") + "?groups_offset=1", {"HTTP_HX_TARGET": "groups-more", **hx}),
         "people next by name": (
             reverse("faces:people") + "?sort=name&offset=2",
             {"HTTP_HX_TARGET": "people-more", **hx},

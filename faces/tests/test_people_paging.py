@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from faces import views
 from faces.tests.viewdata import REQUEST_OVERHEAD_QUERIES, count_queries, hx
-from smartgallery.tests.factories import PersonFactory
+from smartgallery.tests.factories import FaceGroupFactory, PersonFactory
 
 URL = reverse("faces:people")
 MORE = hx(HTTP_HX_TARGET="people-more")
@@ -29,7 +29,9 @@ def _names(html: str) -> list[str]:
 
 
 def _more_url(html: str, target: str = "people-more") -> str | None:
-    found = re.search(rf'<li class="person-more" id="{target}"><a class="button" href="([^"]+)" hx-get="([^"]+)"', html)
+    found = re.search(
+        rf'<li class="(?:person|group)-more" id="{target}"><a class="button" href="([^"]+)" hx-get="([^"]+)"', html
+    )
     if not found:
         return None
     assert found.group(1) == found.group(2)  # the same page with or without JavaScript
@@ -177,3 +179,49 @@ def test_the_next_page_costs_the_same_few_queries_whatever_the_library_size(
         small, big = count_queries(bob_client, url, **MORE), count_queries(alice_client, url, **MORE)
         assert small == big <= REQUEST_OVERHEAD_QUERIES + 3
     assert len(_names(alice_client.get(f"{URL}?offset=3", **MORE).content.decode())) == 3
+
+
+# Group cards ("Who are they?") -------------------------------------------------------------
+
+GROUPS_MORE = hx(HTTP_HX_TARGET="groups-more")
+
+
+def _group_ids(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<li class="group-card card[^"]*" id="group-(\d+)"', html)]
+
+
+@pytest.mark.django_db
+def test_show_more_groups_pages_through_every_group_largest_first_once(monkeypatch, alice_client, alice, bob):
+    monkeypatch.setattr(views, "GROUPS_SHOWN", 2)
+    groups = [FaceGroupFactory(owner=alice, faces=size) for size in (1, 3, 2, 3, 1)]
+    FaceGroupFactory(owner=bob, faces=9)
+    expected = [g.id for g in sorted(groups, key=lambda g: (-g.faces.count(), g.id))]
+    html = alice_client.get(URL).content.decode()
+    ids = _group_ids(html)
+    assert len(ids) == 2
+    pages = 1
+    while (url := _more_url(html, "groups-more")) is not None:
+        response = alice_client.get(url, **GROUPS_MORE)
+        html = response.content.decode()
+        assert "<html" not in html and 'id="groups"' not in html  # only the next cards
+        ids += _group_ids(html)
+        pages += 1
+    assert ids == expected and pages == 3
+    # Without JavaScript the link opens the page with those groups.
+    html = alice_client.get(URL, {"groups_offset": "2"}).content.decode()
+    assert _group_ids(html) == expected[2:4] and "<html" in html
+
+
+@pytest.mark.django_db
+def test_the_next_groups_are_only_the_users_own_and_cost_the_same_few_queries(
+    monkeypatch, alice_client, alice, bob_client, bob
+):
+    monkeypatch.setattr(views, "GROUPS_SHOWN", 2)
+    mine = [FaceGroupFactory(owner=bob, faces=2) for _ in range(4)]
+    for _ in range(30):
+        FaceGroupFactory(owner=alice, faces=3)
+    html = bob_client.get(URL, {"groups_offset": "2"}, **GROUPS_MORE).content.decode()
+    assert _group_ids(html) == [g.id for g in mine[2:]]
+    url = f"{URL}?groups_offset=2"
+    small, big = count_queries(bob_client, url, **GROUPS_MORE), count_queries(alice_client, url, **GROUPS_MORE)
+    assert small == big <= 10

@@ -421,6 +421,7 @@ def bob_pages(bob_world: World) -> list[tuple[str, dict]]:
         (reverse("faces:people") + "?offset=1", {"HTTP_HX_TARGET": "people-more"}),
         (reverse("faces:people") + "?hidden=1&hidden_offset=0&offset=1", {"HTTP_HX_TARGET": "hidden-people-more"}),
         (reverse("faces:people") + "?sort=name&offset=1", {}),
+        (reverse("faces:people") + "?groups_offset=0", {"HTTP_HX_TARGET": "groups-more"}),
         (reverse("faces:person", args=[bob_world.person.id]), {"HTTP_HX_TARGET": "person-heading"}),
         (reverse("faces:review"), {"HTTP_HX_TARGET": "review-card"}),
         (reverse("faces:review") + "?mode=grid", {}),
