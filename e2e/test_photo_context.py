@@ -211,6 +211,9 @@ def test_hover_and_the_v_key_show_the_whole_photo_on_every_decision_page(page: P
     for width in (PHONE, DESKTOP):
         page.set_viewport_size(width)
         page.locator("input[data-pick]").first.focus()
+        # Focusing scrolls the face into view, and a scroll hides the photo (context.js): let
+        # the scroll events of that frame pass before V, or they would close what V opened.
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         page.keyboard.press("v")
         expect(popover(page)).to_be_visible()
         assert_accessible(page, f"outliers, photo shown, {width['width']} px")
