@@ -94,7 +94,8 @@ class Photo(models.Model):
         indexes = [
             # Timeline keyset pagination: newest first, id breaks ties.
             models.Index(fields=["owner", "-taken_at", "-id"], name="photo_timeline"),
-            models.Index(fields=["owner", "status"], name="photo_owner_status"),
+            # The processing counts: the photos not simply done, without reading the others.
+            models.Index(fields=["owner", "status", "faces_status"], name="photo_owner_status_faces"),
             models.Index(fields=["status", "queued_at"], name="photo_status_queued"),
             # The sweeper's "trashed long enough ago".
             models.Index(fields=["deleted_at"], name="photo_deleted_at"),

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from gallery.models import Photo
-from gallery.selectors import photo_timeline
+from gallery.selectors import StatusCounts, photo_status_counts, photo_timeline
 
 URL = reverse("gallery:timeline")
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -132,6 +132,28 @@ def test_the_processing_panel_polls_while_work_is_pending_then_stops(alice_clien
     assert done.status_code == 286  # htmx stops polling
     assert b"every 2s" not in done.content
     assert "photos-processed" in done["HX-Trigger"]
+
+
+def test_status_counts_count_each_kind_once_and_only_the_owners(alice, bob):
+    """The counts leave done photos out of the query: every other kind is still counted, a
+    trashed photo only as trashed whatever its status, and nothing of another user."""
+    trashed_at = datetime(2024, 4, 1, tzinfo=UTC)
+    bulk_photos(alice, 4, status="done", faces_status="done")
+    bulk_photos(alice, 3, status="queued")
+    bulk_photos(alice, 2, status="processing")
+    bulk_photos(alice, 5, status="failed")
+    bulk_photos(alice, 6, status="done", faces_status="failed")
+    bulk_photos(alice, 1, status="done", faces_status="done", deleted_at=trashed_at)
+    bulk_photos(alice, 1, status="failed", deleted_at=trashed_at)
+    bulk_photos(alice, 1, status="done", faces_status="failed", deleted_at=trashed_at)
+    bulk_photos(bob, 7, status="queued")
+    bulk_photos(bob, 2, status="done", faces_status="failed", deleted_at=trashed_at)
+
+    counts = photo_status_counts(user=alice)
+
+    assert counts == StatusCounts(queued=3, processing=2, failed=5, faces_failed=6, trashed=3)
+    assert (counts.pending, counts.retryable) == (5, 11)
+    assert photo_status_counts(user=bob) == StatusCounts(queued=7, trashed=2)
 
 
 def test_failed_photos_are_listed_with_their_error_and_a_retry_button(alice_client, alice):
