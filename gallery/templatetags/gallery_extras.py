@@ -3,6 +3,9 @@
 from django import template
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from gallery.models import Photo
 from gallery.templatetags.id_urls import id_url
@@ -66,3 +69,26 @@ def library_url(context, name: str, *args) -> str:
     if len(args) == 1:
         return id_url(own, args[0])  # a tile's links: reversed once per route, not per tile
     return reverse(own, args=args)
+
+
+@register.simple_tag(takes_context=True)
+def photo_tile(context, photo: Photo) -> str:
+    """One photo of a grid with its date (Photos by people, a person in a shared library),
+    linked through library_url. A tag rather than an included template: the same markup about
+    four times cheaper (60 tiles a page: 6.5 -> 1.6 ms; docs/BENCHMARKS.md, Web), and the
+    thumbnail's URL is the photo's URL + its file name, as on the timeline
+    (gallery/tests/test_timeline_urls.py), one reverse per tile."""
+    photo_url = library_url(context, "photo", photo.id)
+    taken = date_format(localtime(photo.taken_at), "j M Y")
+    if not photo.thumbnail:
+        image = format_html('<span class="photo-placeholder">{}</span>', photo.original_filename)
+    else:
+        image = format_html(
+            '<img src="{}thumbnail.jpg" alt="{}, {}" loading="lazy">', photo_url, photo.original_filename, taken
+        )
+    return format_html(
+        '<li class="photo-tile">\n  <a href="{}">{}</a>\n  <span class="muted">{}</span>\n</li>',
+        photo_url,
+        image,
+        taken,
+    )
