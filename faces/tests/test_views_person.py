@@ -93,6 +93,18 @@ def test_names_are_escaped_in_the_page_and_the_heading_partial(alice_client, ali
 
 
 @pytest.mark.django_db
+def test_names_are_escaped_in_the_answer_forms_of_every_tile(alice_client, alice):
+    # The tiles' forms are written by a tag (faces/templatetags/face_actions.py), not a template.
+    evil = PersonFactory(owner=alice, name=XSS, faces=1)
+    suggested = FaceFactory(owner=alice, person=evil, state=Face.State.SUGGESTED)
+    html = alice_client.get(url("person", evil)).content.decode()
+    assert XSS not in html
+    assert f'aria-label="No, not {XSS_ESCAPED}"' in html and f'aria-label="Yes, {XSS_ESCAPED}"' in html
+    assert f'aria-label="Not {XSS_ESCAPED} (photo of ' in html and f">Not {XSS_ESCAPED}</button>" in html
+    assert reverse("faces:face_reject", args=[suggested.id]) in html
+
+
+@pytest.mark.django_db
 def test_birth_date_is_saved_and_a_future_one_refused(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     alice_client.post(url("person_birth_date", anna), {"birth_date": "1990-05-17"}, **hx())
