@@ -140,6 +140,8 @@ class Face(models.Model):
             ),
             # Faces, photos and suggestions per person (people, person).
             models.Index(fields=["owner", "person", "state", "photo"], name="face_owner_person_state_photo"),
+            # A group's unknown faces not in the trash (the People page's group sizes).
+            models.Index(fields=["group", "state", "photo"], name="face_group_state_photo"),
         ]
 
     def __str__(self) -> str:
