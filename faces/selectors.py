@@ -684,7 +684,8 @@ class GroupFacesPage:
 def group_faces_page(*, user, group_id: int, offset: int = 0, limit: int = 120) -> GroupFacesPage:
     """One page of the group's unknown faces. Offset pages: a group is small next to a library,
     and its order (size) has no unique key to page on."""
-    faces = group_faces(user=user, group_id=group_id).defer("embedding", "landmarks").order_by("-size_px", "id")
+    faces = group_faces(user=user, group_id=group_id).only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)
+    faces = faces.order_by("-size_px", "id")
     offset = max(0, offset)
     rows = list(faces[offset : offset + limit + 1])
     return GroupFacesPage(rows[:limit], faces.count(), offset + limit if len(rows) > limit else None)
@@ -746,7 +747,7 @@ def unnamed_faces_page(*, user, cursor: str | None = None, limit: int = UNNAMED_
         if page
         else Face.objects.none()
     )
-    by_id = {face.id: face for face in rows.defer("embedding", "landmarks")}
+    by_id = {face.id: face for face in rows.only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)}
     faces = []
     for pk, quality in page[:limit]:
         face = by_id.get(pk)
