@@ -596,9 +596,23 @@ ASKED = Q(suggested_person__isnull=False, suggested_person__deleted_at__isnull=T
 
 def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> list[FaceGroup]:
     """Give each group `.samples` (its `samples` biggest unknown faces, chosen for all groups in
-    one query, a window, not one per group) and `.question` (the person it asks about, or
-    None; loaded with the groups through select_related)."""
+    one query, a window, not one per group; none and no query with `samples` 0) and
+    `.question` (the person it asks about, or None; loaded with the groups through
+    select_related)."""
     if not groups:
+        return groups
+    for group in groups:
+        asked = group.suggested_person if group.suggested_person_id else None
+        live = asked is not None and asked.deleted_at is None and asked.owner_id == group.owner_id
+        group.question = asked if live else None
+    return with_group_samples(user=user, groups=groups, samples=samples)
+
+
+def with_group_samples(*, user, groups: list[FaceGroup], samples: int) -> list[FaceGroup]:
+    """Give each group `.samples`: its `samples` biggest unknown faces (1 query for all)."""
+    if not groups or not samples:
+        for group in groups:
+            group.samples = []
         return groups
     # The window ranks narrow rows (id, group, size) from the indexes; only the chosen faces
     # are then read with their photos, in the same query (3-5x faster than ranking whole rows
@@ -613,7 +627,7 @@ def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> l
     faces = (
         Face.objects.filter(pk__in=chosen)
         .select_related("photo")  # for the whole photo of a sample (photo context): no query more
-        .defer("embedding", "landmarks")
+        .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS, "group_id")
         .order_by("group_id", "-size_px", "id")
     )
     by_group: dict[int, list[Face]] = {}
@@ -621,9 +635,6 @@ def _with_samples_and_question(user, groups: list[FaceGroup], samples: int) -> l
         by_group.setdefault(face.group_id, []).append(face)
     for group in groups:
         group.samples = by_group.get(group.id, [])
-        asked = group.suggested_person if group.suggested_person_id else None
-        live = asked is not None and asked.deleted_at is None and asked.owner_id == group.owner_id
-        group.question = asked if live else None
     return groups
 
 
@@ -649,7 +660,8 @@ class GroupQuestions:
 def group_questions(*, user, samples: int = 8, limit: int = 50) -> GroupQuestions:
     """The groups that ask "Are these N faces Anna?", the largest first (one answer there
     settles the most faces): the review queue asks them before the single faces. At most
-    `limit` of them with their samples, and how many there are in all."""
+    `limit` of them with their samples (`samples` 0: none, for a page that shows few of them
+    and gives those theirs with with_group_samples), and how many there are in all."""
     asked = group_list(user=user).filter(ASKED, suggested_person__owner=user)
     groups = list(_with_person(asked)[:limit])
     total = len(groups) if len(groups) < limit else asked.count()
@@ -767,14 +779,22 @@ class PersonSuggestions:
     total: int
 
 
-def person_suggestions(*, user, person_id: int, limit: int = 24, person: Person | None = None) -> PersonSuggestions:
-    """The faces suggested for the person ("Is this Anna?"), the most alike first."""
+def person_suggestions(
+    *, user, person_id: int, limit: int = 24, person: Person | None = None, total: int | None = None
+) -> PersonSuggestions:
+    """The faces suggested for the person ("Is this Anna?"), the most alike first.
+
+    total: how many there are, when the caller has just counted them (person_stats'
+    suggested_count, the same faces): no count again, and no query at all for none."""
     person = _person(user, person_id, person)
+    if total == 0:
+        return PersonSuggestions([], 0)
     suggested = Face.objects.for_user(user).filter(_live(user), person=person, state=Face.State.SUGGESTED)
     faces = list(
         suggested.select_related("photo")
         .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)
         .order_by(F("similarity").desc(nulls_last=True), "id")[:limit]
     )
-    total = len(faces) if len(faces) < limit else suggested.count()
+    if total is None:
+        total = len(faces) if len(faces) < limit else suggested.count()
     return PersonSuggestions(faces, total)

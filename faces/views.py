@@ -360,10 +360,10 @@ def _photo_page(request: HttpRequest, person: Person) -> dict:
     return {"tiles": page.tiles, "next_cursor": page.next_cursor}
 
 
-def _suggestions_context(request: HttpRequest, person: Person) -> dict:
+def _suggestions_context(request: HttpRequest, person: Person, total: int | None = None) -> dict:
     with owned():
         suggestions = selectors.person_suggestions(
-            user=request.user, person_id=person.id, limit=PERSON_SUGGESTIONS_SHOWN, person=person
+            user=request.user, person_id=person.id, limit=PERSON_SUGGESTIONS_SHOWN, person=person, total=total
         )
     return {"person": person, "suggestions": suggestions}
 
@@ -380,7 +380,8 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     if request.htmx and "after" in request.GET:
         return render(request, "faces/person.html#photo-page", context)
     context.update(_heading_context(request, person))
-    context.update(_suggestions_context(request, person))
+    # The heading has just counted the suggestions: not again.
+    context.update(_suggestions_context(request, person, total=context["stats"]["suggested_count"]))
     context["person_names"] = selectors.person_names(user=request.user)  # "Move to" the selection
     return render(request, "faces/person.html", context)
 
@@ -920,7 +921,8 @@ def _review_context(request: HttpRequest, source=None, *, with_items: bool = Tru
     the one face of the card, or the persons of one grid page (`from`: where it starts)."""
     source = source if source is not None else request.GET
     mode = "grid" if source.get("mode") == "grid" else "one"
-    questions = selectors.group_questions(user=request.user, samples=QUESTION_SAMPLES)
+    # The groups' samples are read below for the groups shown (the card shows one at most).
+    questions = selectors.group_questions(user=request.user, samples=0)
     counts = selectors.review_counts(user=request.user)
     context = {
         "mode": mode,
@@ -940,14 +942,17 @@ def _review_context(request: HttpRequest, source=None, *, with_items: bool = Tru
             if with_items
             else []
         )
+        # The group questions are on the first page.
+        groups = questions.groups if start == 0 else []
+        if with_items:
+            selectors.with_group_samples(user=request.user, groups=groups, samples=QUESTION_SAMPLES)
         context.update(
             items=items,
             shown=sum(len(item.faces) for item in items),
             grid_from=start,
             grid_prev=_grid_previous(counts, start),
             grid_next=next_start,
-            # The group questions are on the first page.
-            groups=questions.groups if start == 0 else [],
+            groups=groups,
         )
         return context
     shown = [min(n, REVIEW_FACES_PER_PERSON) for _, n in counts]
@@ -956,6 +961,7 @@ def _review_context(request: HttpRequest, source=None, *, with_items: bool = Tru
     current_group = current_item = current_face = None
     if position < len(questions.groups):
         current_group = questions.groups[position]
+        selectors.with_group_samples(user=request.user, groups=[current_group], samples=QUESTION_SAMPLES)
     else:
         index = position - len(questions.groups)
         for (pid, n), m in zip(counts, shown, strict=True):

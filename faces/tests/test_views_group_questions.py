@@ -173,6 +173,21 @@ def test_group_questions_come_first_in_the_queue_with_their_counter(alice_client
 
 
 @pytest.mark.django_db
+def test_each_card_shows_the_faces_of_its_own_group(alice_client, alice):
+    # The card reads the samples of the group it shows only (not of every question).
+    small = asking(alice, PersonFactory(owner=alice, name="Anna"), faces=2)
+    big = asking(alice, PersonFactory(owner=alice, name="Ben"), faces=5)
+
+    def shown(html, group):
+        return {face.id for face in group.faces.all() if reverse("faces:face", args=[face.id]) in html}
+
+    first = alice_client.get(REVIEW).content.decode()
+    assert shown(first, big) == set(big.faces.values_list("id", flat=True)) and not shown(first, small)
+    second = alice_client.get(REVIEW, {"i": "1"}, **hx(HTTP_HX_TARGET="review-card")).content.decode()
+    assert shown(second, small) == set(small.faces.values_list("id", flat=True)) and not shown(second, big)
+
+
+@pytest.mark.django_db
 def test_yes_on_the_card_moves_the_queue_on(alice_client, alice):
     anna = PersonFactory(owner=alice, name="Anna")
     group = asking(alice, anna)

@@ -239,8 +239,12 @@ def test_the_page_query_count_does_not_grow_with_photos(
 ):
     small = PersonFactory(owner=bob, name="Small", faces=2, faces__crop=True)
     big = PersonFactory(owner=alice, name="Big", faces=80, faces__crop=True)
-    for _ in range(10):
+    for _ in range(30):
         FaceFactory(owner=alice, person=big, state=Face.State.SUGGESTED)
+    FaceFactory(owner=bob, person=small, state=Face.State.SUGGESTED)
     assert count_queries(alice_client, url("person", big)) == count_queries(bob_client, url("person", small))
+    # Without suggestions their faces are not read (the heading counted none).
+    none = PersonFactory(owner=bob, name="None", faces=2, faces__crop=True)
+    assert count_queries(bob_client, url("person", none)) == count_queries(bob_client, url("person", small)) - 1
     with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 6):
         alice_client.get(url("person", big))

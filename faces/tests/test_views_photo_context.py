@@ -67,7 +67,7 @@ def pages(anna, quiet) -> dict[str, str]:
 # and user included): it may add no query to any of these pages, and none per face.
 QUERIES = {
     "review-group-card": 7,  # 9 before the card read only its own face (issue 16)
-    "review-face-card": 8,  # 9 before, the same
+    "review-face-card": 7,  # 9 before, the same; 8 before the card read the samples of its own group only
     "review-grid": 9,
     "people": 8,
     "group": 8,
