@@ -1,0 +1,160 @@
+"""The tiles of faces asked about on the person page and in the review grid, each loop one tag:
+`{% suggestion_tiles %}` (a person's suggestions), `{% review_tiles %}` (a person's section of
+the review grid) and `{% person_photo_tiles %}` (the person's photos).
+
+Tags rather than template loops: a tile is some 15 template nodes, and the pages draw 60-90 of
+them, so the loops were most of the person page's and the review grid's time; here what every
+tile of a loop shares (names, labels, next) is resolved once and each tile is one f-string
+(docs/BENCHMARKS.md, Web). The markup is the one the templates had: the pick checkbox that
+belongs to the page's bulk form (static/js/select.js: input[data-pick]), the face that opens
+the face dialog (#face-panel), the answer forms (face_actions), and the ids each answer's
+redraw targets (person-suggestion-N, review-face-N, person-tile-N).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django import template
+from django.utils.dateformat import format as date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
+
+from faces.templatetags.face_actions import esc, face_action
+from faces.templatetags.faces_extras import face_thumb
+from gallery.templatetags.id_urls import id_url
+
+register = template.Library()
+
+
+def _face_link(face_url: str, thumb: str, extra: str = "", href: str = "") -> str:
+    return (
+        f'<a href="{href or face_url}" hx-get="{face_url}" hx-target="#face-panel" hx-swap="innerHTML"{extra}>'
+        f"{thumb}</a>"
+    )
+
+
+def _safe(html: str) -> SafeString:
+    # Every value in the tiles went through _e, face_thumb or face_action (all escaped).
+    return mark_safe(html)  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def suggestion_tiles(context, faces, person, next: str) -> SafeString:
+    """A person's suggestions ("Is this Anna?"): each picked for the bar at the bottom
+    (#person-bulk), opened in the face dialog, or answered Yes / No on its own (back to `next`
+    without JavaScript; the face dialog comes back there too)."""
+    yes_aria, no_aria = f"Yes, {person.name}", f"No, not {person.name}"
+    # As the urlencode filter: the query value of the link without JavaScript.
+    next_param = esc(quote(next, safe="/"))
+    tiles = []
+    for n, face in enumerate(faces, start=1):
+        face_url = id_url("faces:face", face.id)
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
+        tiles.append(
+            f'<li class="tile" id="person-suggestion-{face.id}">'
+            f'<input type="checkbox" class="tile-pick" name="suggestion" value="{face.id}" form="person-bulk"'
+            f' data-pick aria-label="Select suggestion {n}">'
+            + _face_link(face_url, thumb, ' title="More choices for this face"', f"{face_url}?next={next_param}")
+            + '<div class="tile-actions">'
+            + face_action(
+                context,
+                "faces:face_confirm",
+                face.id,
+                "Yes",
+                css="button-small button-primary",
+                aria=yes_aria,
+                next=next,
+            )
+            + face_action(
+                context,
+                "faces:face_reject",
+                face.id,
+                "No",
+                person_id=person.id,
+                css="button-small",
+                aria=no_aria,
+                next=next,
+            )
+            + "</div></li>"
+        )
+    return _safe("".join(tiles))
+
+
+@register.simple_tag(takes_context=True)
+def review_tiles(context, faces, person, next: str) -> SafeString:
+    """A person's section of the review grid: each suggestion picked for the bar at the bottom
+    (#review-bulk, which also gets the question each tile asks: "face id:person id"), opened
+    in the face dialog, or answered Yes / No on its own."""
+    name = esc(person.name)
+    yes_aria, no_aria = f"Yes, {person.name}", f"No, not {person.name}"
+    tiles = []
+    for n, face in enumerate(faces, start=1):
+        face_url = id_url("faces:face", face.id)
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
+        tiles.append(
+            f'<li class="tile" id="review-face-{face.id}">'
+            f'<input type="checkbox" class="tile-pick" name="face" value="{face.id}" form="review-bulk"'
+            f' data-pick aria-label="Select face {n} of {name}">'
+            f'<input type="hidden" name="asked" value="{face.id}:{person.id}" form="review-bulk">'
+            + _face_link(face_url, thumb)
+            + '<div class="tile-actions">'
+            + face_action(
+                context,
+                "faces:face_confirm",
+                face.id,
+                "Yes",
+                css="button-small button-primary",
+                aria=yes_aria,
+                next=next,
+            )
+            + face_action(
+                context,
+                "faces:face_reject",
+                face.id,
+                "No",
+                person_id=person.id,
+                css="button-small",
+                aria=no_aria,
+                next=next,
+            )
+            + "</div></li>"
+        )
+    return _safe("".join(tiles))
+
+
+@register.simple_tag(takes_context=True)
+def person_photo_tiles(context, tiles, person, next: str) -> SafeString:
+    """The person's photos (photo, their face in it): the face picked for the bar at the bottom
+    (#person-bulk), the photo opened, More… (the face dialog), or "Not Anna" on its own."""
+    not_label = f"Not {person.name}"
+    out = []
+    for photo, face in tiles:
+        if face is None:
+            out.append('<li class="tile"></li>')
+            continue
+        # As the date filter: "3 Dec 2026" in the current time zone.
+        photo_date = date_format(localtime(photo.taken_at), "j M Y") if photo.taken_at else ""
+        day = esc(photo_date)
+        face_url = id_url("faces:face", face.id)
+        out.append(
+            f'<li class="tile" id="person-tile-{face.id}">'
+            f'<input type="checkbox" class="tile-pick" name="face" value="{face.id}" form="person-bulk"'
+            f' data-pick aria-label="Select the face in the photo of {day}">'
+            f'<a href="{id_url("gallery:photo", photo.id)}" title="{day}">{face_thumb(face, alt=person.name)}</a>'
+            '<div class="tile-actions">'
+            f'<a class="button button-small" href="{face_url}" hx-get="{face_url}" hx-target="#face-panel"'
+            ' hx-swap="innerHTML">More…</a>'
+            + face_action(
+                context,
+                "faces:face_reject",
+                face.id,
+                not_label,
+                person_id=person.id,
+                css="button-small",
+                aria=f"{not_label} (photo of {photo_date})",
+                next=next,
+            )
+            + "</div></li>"
+        )
+    return _safe("".join(out))
