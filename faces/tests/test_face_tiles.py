@@ -114,3 +114,23 @@ def test_photo_tiles_are_the_old_loop(alice, evil):
     new = render("{% load face_tiles %}{% person_photo_tiles tiles person next %}", **context)
     assert new == render(OLD_PHOTOS, **context)
     assert new.count('class="tile"') == 4 and XSS not in new
+
+
+# faces/_person_datalist.html as it was (main at f6e679d), before it called {% person_datalist %}.
+OLD_DATALIST = (
+    "<datalist id=\"{{ datalist_id|default:'person-names' }}\">{% for pid, name in person_names %}"
+    '<option value="{{ name }}"></option>{% endfor %}</datalist>'
+)
+
+
+@pytest.mark.parametrize("datalist_id", [None, "panel-person-names"])
+def test_the_datalist_is_the_old_loop(datalist_id):
+    context = {"person_names": [(1, "Anna"), (2, XSS), (3, "Ørsted & Co")]}
+    if datalist_id:
+        context["datalist_id"] = datalist_id
+    new = render('{% include "faces/_person_datalist.html" %}', **context)
+    assert new == render(OLD_DATALIST, **context) and XSS not in new
+    assert (
+        render('{% include "faces/_person_datalist.html" %}', person_names=[])
+        == '<datalist id="person-names"></datalist>'
+    )
