@@ -4,6 +4,7 @@ loaded again by the owner-scoped service or selector the view calls (404 for for
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +18,24 @@ NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
 def name_query(params) -> str:
     """What "Find a person" looks for (`q` of a GET), trimmed; longer than a name is cut."""
     return params.get("q", "").strip()[:NAME_QUERY_MAX]
+
+
+def list_offset(params, name: str = "offset") -> int:
+    """Where a paged list starts (`name` of a GET): a missing, negative or non-number value is the
+    start; a huge one is past the end (an empty last page), never an error."""
+    try:
+        return max(0, int(params.get(name, 0)))
+    except ValueError:
+        return 0
+
+
+def page_url(base: str, params: dict, **page: int | None) -> str | None:
+    """A paged list's URL with its own parameters (sort, search...) at `page`'s offset; None when
+    that offset is None (no next page)."""
+    if any(value is None for value in page.values()):
+        return None
+    query = urlencode({**params, **page})
+    return f"{base}?{query}" if query else base
 
 
 class WhoForm(forms.Form):

@@ -170,9 +170,9 @@ def people_lists(
     if order != "name":
         shown.sort(key=lambda p: -p.face_count)  # stable: name, id within a count
         hidden.sort(key=lambda p: -p.face_count)
-    shown_page = _person_page(shown, offset, limit)
+    shown_page = person_page(shown, offset, limit)
     hidden_page = (
-        _person_page(hidden, max(hidden_offset, 0), limit)
+        person_page(hidden, max(hidden_offset, 0), limit)
         if hidden_offset is not None
         else PersonPage([], len(hidden), None)
     )
@@ -180,7 +180,8 @@ def people_lists(
     return PeopleLists(shown_page, hidden_page, names)
 
 
-def _person_page(persons: list[Person], offset: int, limit: int) -> PersonPage:
+def person_page(persons: list[Person], offset: int, limit: int) -> PersonPage:
+    """`limit` persons of a whole ordered list from `offset` (the owner's lists, a shared library's)."""
     end = offset + limit
     return PersonPage(persons[offset:end], len(persons), end if end < len(persons) else None)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -34,7 +33,9 @@ from faces.forms import (
     PhotoFilterForm,
     RenameForm,
     WhoForm,
+    list_offset,
     name_query,
+    page_url,
 )
 from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
@@ -100,8 +101,8 @@ def _people_context(request: HttpRequest) -> dict:
     sort = "name" if request.GET.get("sort") == "name" else "count"
     show_hidden = request.GET.get("hidden") == "1"
     query = name_query(request.GET)
-    offset = _offset(request, "offset")
-    hidden_offset = _offset(request, "hidden_offset") if show_hidden else None
+    offset = list_offset(request.GET, "offset")
+    hidden_offset = list_offset(request.GET, "hidden_offset") if show_hidden else None
     lists = selectors.people_lists(
         user=request.user, order=sort, query=query, offset=offset, hidden_offset=hidden_offset, limit=PEOPLE_PAGE
     )
@@ -117,9 +118,9 @@ def _people_context(request: HttpRequest) -> dict:
         "page_end": offset + len(lists.shown.persons),
         "hidden_persons": lists.hidden.persons,
         "hidden_total": lists.hidden.total,
-        "more_url": _page_url(base, params, offset=lists.shown.next_offset),
-        "hidden_more_url": _page_url(base, {**params, "offset": offset}, hidden_offset=lists.hidden.next_offset),
-        "first_url": _page_url(base, params),
+        "more_url": page_url(base, params, offset=lists.shown.next_offset),
+        "hidden_more_url": page_url(base, {**params, "offset": offset}, hidden_offset=lists.hidden.next_offset),
+        "first_url": page_url(base, params),
         # Every name, for the group forms' <datalist>: read with the lists, no query of its own.
         "person_names": lists.names,
     }
@@ -127,23 +128,15 @@ def _people_context(request: HttpRequest) -> dict:
 
 def _groups_context(request: HttpRequest) -> dict:
     """A page of the unnamed groups' cards, largest first, and the link to the next page."""
-    offset = _offset(request, "groups_offset")
+    offset = list_offset(request.GET, "groups_offset")
     groups = selectors.group_list_with_samples(
         user=request.user, offset=offset, limit=GROUPS_SHOWN + 1, samples=GROUP_SAMPLES
     )
     more = offset + GROUPS_SHOWN if len(groups) > GROUPS_SHOWN else None
     return {
         "groups": groups[:GROUPS_SHOWN],
-        "groups_more_url": _page_url(reverse("faces:people"), {}, groups_offset=more),
+        "groups_more_url": page_url(reverse("faces:people"), {}, groups_offset=more),
     }
-
-
-def _page_url(base: str, params: dict, **page: int | None) -> str | None:
-    """The People page's URL with the list's sort, hidden and search, at `page`'s offset (None
-    when that offset is None: no next page)."""
-    if any(value is None for value in page.values()):
-        return None
-    return f"{base}?{urlencode({**params, **page})}"
 
 
 @login_required
@@ -541,13 +534,6 @@ def person_delete(request: HttpRequest, person_id: int) -> HttpResponse:
 # Faces that may not belong to a person ------------------------------------------------------
 
 
-def _offset(request: HttpRequest, name: str = "offset") -> int:
-    try:
-        return max(0, int(request.GET.get(name, 0)))
-    except ValueError:
-        return 0
-
-
 @login_required
 @require_safe
 def person_outliers(request: HttpRequest, person_id: int) -> HttpResponse:
@@ -555,7 +541,7 @@ def person_outliers(request: HttpRequest, person_id: int) -> HttpResponse:
     first, a page at a time ("Show more faces" adds the next page into the same form, so a
     selection can span pages). It only asks: nothing here moves a face until the user does."""
     person = _get_person(request, person_id)
-    offset = _offset(request)
+    offset = list_offset(request.GET)
     with owned():
         page = selectors.person_outliers(user=request.user, person_id=person.id, offset=offset, limit=OUTLIERS_PAGE)
     context = {"person": person, "page": page, "page_offset": offset, "form": WhoForm(user=request.user)}
