@@ -22,7 +22,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from faces.forms import PhotoFilterForm, name_query
+from faces.forms import PhotoFilterForm, list_offset, name_query, page_url
+from faces.selectors import PEOPLE_PAGE_SIZE
 from gallery.media import media_response
 from gallery.selectors import face_boxes, neighbours_in, timeline_page
 from gallery.validation import CONTENT_TYPES
@@ -181,11 +182,29 @@ def face_crop(request: HttpRequest, share_id: int, pk: int) -> HttpResponse:
 @require_safe
 @library_view("faces:people")
 def people(request: HttpRequest, share_id: int) -> HttpResponse:
-    """The people shown, "Find a person" (`q`) narrowing them; as you type, just the list."""
+    """The people shown a page at a time, as on the owner's People page ("Show more people" swaps
+    itself for the next rows; a plain link without JavaScript); "Find a person" (`q`) narrowing
+    them, and as you type, just the list."""
     shared = selectors.library_get(viewer=request.user, share_id=share_id)
     query = name_query(request.GET)
-    persons = selectors.shared_person_list(viewer=request.user, share_id=share_id, query=query)
-    context = {"shared_library": shared, "persons": persons, "q": query}
+    offset = list_offset(request.GET)
+    page = selectors.shared_person_page(
+        viewer=request.user, share_id=share_id, query=query, offset=offset, limit=PEOPLE_PAGE_SIZE
+    )
+    base = reverse("sharing:people", args=[share_id])
+    params = {"q": query} if query else {}
+    context = {
+        "shared_library": shared,
+        "q": query,
+        "offset": offset,
+        "persons": page.persons,
+        "persons_total": page.total,
+        "page_end": offset + len(page.persons),
+        "more_url": page_url(base, params, offset=page.next_offset),
+        "first_url": page_url(base, params),
+    }
+    if request.htmx.target == "people-more":
+        return render(request, "sharing/people.html#person-rows", context)
     if request.htmx.target == "people-list":
         return render(request, "sharing/people.html#people-list", context)
     return render(request, "sharing/people.html", context)

@@ -276,7 +276,8 @@ PAGE_QUERIES = {
     "library": 3,  # share, one page of photos (keyset), switcher
     "library-grid": 2,  # htmx "Load more": share, page
     "photo": 6,  # share, photo, newer, older, named faces, switcher
-    "people": 4,  # share, people, photo counts (one aggregate), switcher
+    "people": 5,  # share, people, photo counts (one aggregate), the page's covers, switcher
+    "people-more": 4,  # htmx "Show more people": share, people, photo counts, the page's covers
     "person": 4,  # share, person, one page of their photos, switcher
     "photo_filter": 5,  # share, names for the form, the ids checked, one page, switcher
     "thumbnail": 1,
@@ -302,6 +303,7 @@ def _shared_urls(share, world) -> dict[str, tuple[str, dict]]:
         "library-grid": (reverse("sharing:library", args=[s]) + "?after=9999999999999999_1", hx()),
         "photo": (reverse("sharing:photo", args=[s, world.photo.id]), {}),
         "people": (reverse("sharing:people", args=[s]), {}),
+        "people-more": (reverse("sharing:people", args=[s]) + "?offset=1", hx(HTTP_HX_TARGET="people-more")),
         "person": (reverse("sharing:person", args=[s, world.person.id]), {}),
         "photo_filter": (
             reverse("sharing:photo_filter", args=[s]) + f"?person={world.person.id}&person={world.other_person.id}",
@@ -336,6 +338,6 @@ def test_find_a_person_costs_no_query_more_on_the_shared_pages(alice, alice_worl
     people = reverse("sharing:people", args=[share.id])
     picks = reverse("sharing:photo_filter", args=[share.id])
     assert _count(carol_client, people + "?q=only") == OVERHEAD + PAGE_QUERIES["people"]
-    # As you type: the share, the people and their counts (no switcher); the share and the names.
-    assert _count(carol_client, people + "?q=only", **hx(HTTP_HX_TARGET="people-list")) == OVERHEAD + 3
+    # As you type: the share, the people, their counts and covers (no switcher); the share and the names.
+    assert _count(carol_client, people + "?q=only", **hx(HTTP_HX_TARGET="people-list")) == OVERHEAD + 4
     assert _count(carol_client, picks + "?q=only", **hx(HTTP_HX_TARGET="person-picks")) == OVERHEAD + 2

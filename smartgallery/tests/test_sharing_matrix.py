@@ -14,6 +14,8 @@ Nobody's rows or files change, and no image bytes leave except to the live viewe
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.urls import reverse
 
@@ -210,23 +212,32 @@ def test_the_viewer_cannot_filter_the_shared_library_by_her_own_people(alice_obj
             assert "CarolOnly" not in response.content.decode()
 
 
-# "Find a person" on the shared pages: the name search, as a page and as the htmx region -----------
+# "Find a person" and "Show more people" on the shared pages: as a page and as the htmx region ---
 
-# (route, parameters, the region asked for as you type). "only" is in every world's names
-# ("AliceOnlyPersonName", "CarolOnlyPersonName", "BobOnly..."): a search that reached past the
-# shared library would show another one's.
+# (route, parameters, the region asked for as you type, a name of alice's the viewer sees there).
+# "only" is in every world's names ("AliceOnlyPersonName", "CarolOnlyPersonName", "BobOnly..."):
+# a search that reached past the shared library would show another one's.
 SEARCHES = [
-    ("sharing:people", {"q": "only"}, None),
-    ("sharing:people", {"q": "only"}, "people-list"),
-    ("sharing:photo_filter", {"q": "only"}, None),
-    ("sharing:photo_filter", {"q": "only"}, "person-picks"),
-    ("sharing:photo_filter", {"q": "only", "person": "alice-person"}, "person-picks"),
+    ("sharing:people", {"q": "only"}, None, "AliceOnlyPersonName"),
+    ("sharing:people", {"q": "only"}, "people-list", "AliceOnlyPersonName"),
+    # A later page of the people ("Show more people": the page without JavaScript, the rows with
+    # htmx), searched or not. AliceOnlyPersonName has the most photos (2): offset 1 is the other.
+    ("sharing:people", {"offset": "1"}, None, "AliceOnlyOtherName"),
+    ("sharing:people", {"offset": "1"}, "people-more", "AliceOnlyOtherName"),
+    ("sharing:people", {"q": "only", "offset": "1"}, "people-more", "AliceOnlyOtherName"),
+    ("sharing:photo_filter", {"q": "only"}, None, "AliceOnlyPersonName"),
+    ("sharing:photo_filter", {"q": "only"}, "person-picks", "AliceOnlyPersonName"),
+    ("sharing:photo_filter", {"q": "only", "person": "alice-person"}, "person-picks", "AliceOnlyPersonName"),
 ]
-SEARCH_IDS = [f"{name}-{target or 'page'}-{len(params)}" for name, params, target in SEARCHES]
+SEARCH_IDS = [f"{name}-{target or 'page'}-{'-'.join(params)}" for name, params, target, _ in SEARCHES]
+
+
+def resolved(params: dict, objects: dict) -> dict:
+    return {k: objects["person"] if v == "alice-person" else v for k, v in params.items()}
 
 
 def search(client, name: str, params: dict, target: str | None, objects: dict):
-    params = {k: objects["person"] if v == "alice-person" else v for k, v in params.items()}
+    params = resolved(params, objects)
     headers = {**HTMX, "HTTP_HX_TARGET": target} if target else {}
     response = client.get(reverse(name, args=[objects["share"]]), params, **headers)
     response.text = body_of(response).decode()
@@ -235,21 +246,34 @@ def search(client, name: str, params: dict, target: str | None, objects: dict):
 
 @pytest.mark.django_db
 @pytest.mark.catalogue("B1", "B2")
-@pytest.mark.parametrize(("name", "params", "target"), SEARCHES, ids=SEARCH_IDS)
+@pytest.mark.parametrize(("name", "params", "target", "shown"), SEARCHES, ids=SEARCH_IDS)
 def test_find_a_person_in_a_shared_library_by_role(
-    name, params, target, alice, alice_objects, alice_client, bob_world, bob_client, carol, carol_world, carol_client
+    name,
+    params,
+    target,
+    shown,
+    alice,
+    alice_objects,
+    alice_client,
+    bob_world,
+    bob_client,
+    carol,
+    carol_world,
+    carol_client,
 ):
     before = {user: snapshot(user) for user in (alice, carol)}
     # The viewer: alice's people only.
     seen = search(carol_client, name, params, target, alice_objects)
-    assert seen.status_code == 200 and "AliceOnlyPersonName" in seen.text
+    assert seen.status_code == 200 and shown in seen.text
     assert "CarolOnly" not in seen.text and "BobOnly" not in seen.text
     # A stranger: nothing of the library, the same 404 as for an id that does not exist.
     stranger = search(bob_client, name, params, target, alice_objects)
     assert stranger.status_code == 404 and "AliceOnly" not in stranger.text
     # The owner: her own page, the search kept.
     own = search(alice_client, name, params, target, alice_objects)
-    assert own.status_code == 302 and not own["Location"].startswith("/shared/") and "q=only" in own["Location"]
+    assert own.status_code == 302 and not own["Location"].startswith("/shared/")
+    kept = {k: v[0] for k, v in parse_qs(urlsplit(own["Location"]).query).items()}
+    assert kept == {k: str(v) for k, v in resolved(params, alice_objects).items()}  # the search and the page
     assert "AliceOnlyPersonName" in body_of(alice_client.get(own["Location"])).decode()
     assert_unchanged(before[alice], snapshot(alice), "alice")
     assert_unchanged(before[carol], snapshot(carol), "carol")
