@@ -1,6 +1,7 @@
 """The tiles of faces asked about on the person page and in the review grid, each loop one tag:
 `{% suggestion_tiles %}` (a person's suggestions), `{% review_tiles %}` (a person's section of
-the review grid) and `{% person_photo_tiles %}` (the person's photos).
+the review grid), `{% person_photo_tiles %}` (the person's photos) and `{% strip_faces %}` (a
+group's sample faces).
 
 Tags rather than template loops: a tile is some 15 template nodes, and the pages draw 60-90 of
 them, so the loops were most of the person page's and the review grid's time; here what every
@@ -158,3 +159,15 @@ def person_photo_tiles(context, tiles, person, next: str) -> SafeString:
             + "</div></li>"
         )
     return _safe("".join(out))
+
+
+@register.simple_tag
+def strip_faces(faces, title: str = "") -> SafeString:
+    """The items of a strip of faces (a group's samples: <ul class="face-strip">): each face,
+    its whole photo on hover (photo context), opened in the face dialog; `title`: the link's."""
+    title_attr = f' title="{esc(title)}"' if title else ""
+    items = []
+    for face in faces:
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
+        items.append(f"<li>{_face_link(id_url('faces:face', face.id), thumb, title_attr)}</li>")
+    return _safe("".join(items))

@@ -9,7 +9,7 @@ from django.template import engines
 
 from faces import selectors
 from faces.models import Face
-from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
+from smartgallery.tests.factories import FaceFactory, FaceGroupFactory, PersonFactory, PhotoFactory
 from smartgallery.tests.world import XSS
 
 
@@ -134,3 +134,22 @@ def test_the_datalist_is_the_old_loop(datalist_id):
         render('{% include "faces/_person_datalist.html" %}', person_names=[])
         == '<datalist id="person-names"></datalist>'
     )
+
+
+# A group's sample faces in faces/review.html as they were (main at f6e679d).
+OLD_STRIP = (
+    "{% load id_urls faces_extras %}{% for face in faces %}"
+    "<li><a href=\"{% id_url 'faces:face' face.id %}\" hx-get=\"{% id_url 'faces:face' face.id %}\""
+    ' hx-target="#face-panel" hx-swap="innerHTML">{% face_thumb face alt="Unknown face" with_photo=True %}</a></li>'
+    "{% endfor %}"
+)
+
+
+@pytest.mark.django_db
+def test_strip_faces_are_the_old_loop(alice):
+    group = FaceGroupFactory(owner=alice, faces=3, faces__crop=True)
+    FaceFactory(owner=alice, group=group)  # no crop yet
+    (group,) = selectors.group_list_with_samples(user=alice, limit=1, samples=8)
+    assert len(group.samples) == 4
+    new = render("{% load face_tiles %}{% strip_faces faces %}", faces=group.samples)
+    assert new == render(OLD_STRIP, faces=group.samples)
