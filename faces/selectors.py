@@ -6,6 +6,7 @@ user's raise DoesNotExist (views turn that into 404), exactly like the services.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import unicodedata
 from collections import Counter, defaultdict
@@ -147,32 +148,32 @@ def people_lists(
     """The People page's lists a page at a time: the persons not hidden (and the hidden ones when
     hidden_offset is given), in `person_list`'s order and with its counts, `limit` from `offset`.
 
-    The order by count and the accent-blind search need every person's name and face count
-    (narrow rows: one small query and the index-only aggregate); only the page's persons are
-    read with their cover face and drawn. 3 queries. Offsets: a person named or merged between
-    two pages may shift the next one by a card, as on any offset page; ties end on the id, so
-    the same data always gives the same pages."""
-    persons = Person.objects.for_user(user).only("id", "name", "hidden", "cover_face_id")
-    persons = list(persons.order_by(Lower("name"), "id") if order == "name" else persons.order_by("name", "id"))
-    names = sorted(((p.id, p.name) for p in persons), key=lambda row: (row[1].lower(), row[0]))
+    The order by count and the accent-blind search need every person's name and face count:
+    narrow rows (tuples: only the page's persons become Person objects) and the index-only
+    aggregate; then only the page's cover faces are read. 3 queries. Offsets: a person named or
+    merged between two pages may shift the next one by a card, as on any offset page; ties end
+    on the id, so the same data always gives the same pages."""
+    rows = Person.objects.for_user(user).values_list("id", "name", "hidden", "cover_face_id")
+    rows = list(rows.order_by(Lower("name"), "id") if order == "name" else rows.order_by("name", "id"))
+    names = sorted(((row[0], row[1]) for row in rows), key=lambda row: (row[1].lower(), row[0]))
     if query.strip():
-        persons = [p for p in persons if name_matches(p.name, query)]
-    shown = [p for p in persons if not p.hidden]
-    hidden = [p for p in persons if p.hidden]
+        rows = [row for row in rows if name_matches(row[1], query)]
+    shown = [row for row in rows if not row[2]]
+    hidden = [row for row in rows if row[2]]
     offset = max(offset, 0)
+    hidden_start = max(hidden_offset, 0) if hidden_offset is not None else 0
+    hidden_end = hidden_start + limit if hidden_offset is not None else 0
     if order == "name":
-        counted = shown[offset : offset + limit]
-        if hidden_offset is not None:
-            counted += hidden[max(hidden_offset, 0) : max(hidden_offset, 0) + limit]
+        counts = _face_counts(
+            user, [row[0] for row in shown[offset : offset + limit] + hidden[hidden_start:hidden_end]]
+        )
     else:
-        counted = persons
-    _count_faces(user, counted, every=order != "name" and not query.strip())
-    if order != "name":
-        shown.sort(key=lambda p: -p.face_count)  # stable: name, id within a count
-        hidden.sort(key=lambda p: -p.face_count)
-    shown_page = person_page(shown, offset, limit)
+        counts = _face_counts(user, None)  # every person's: the order needs them
+        shown.sort(key=lambda row: -counts.get(row[0], _NO_FACES)[0])  # stable: name, id within a count
+        hidden.sort(key=lambda row: -counts.get(row[0], _NO_FACES)[0])
+    shown_page = _person_page(user, shown, offset, limit, counts)
     hidden_page = (
-        person_page(hidden, max(hidden_offset, 0), limit)
+        _person_page(user, hidden, hidden_start, limit, counts)
         if hidden_offset is not None
         else PersonPage([], len(hidden), None)
     )
@@ -180,51 +181,60 @@ def people_lists(
     return PeopleLists(shown_page, hidden_page, names)
 
 
-def person_page(persons: list[Person], offset: int, limit: int) -> PersonPage:
-    """`limit` persons of a whole ordered list from `offset` (the owner's lists, a shared library's)."""
+def person_page(persons: list, offset: int, limit: int) -> PersonPage:
+    """`limit` persons (or rows of them) of a whole ordered list from `offset` (the owner's
+    lists, a shared library's)."""
     end = offset + limit
     return PersonPage(persons[offset:end], len(persons), end if end < len(persons) else None)
 
 
-def _count_faces(user, persons: list[Person], *, every: bool = False) -> None:
-    """face_count, photo_count (confirmed + auto) and suggested_count on each person: one
-    aggregate over their faces, from the index face_owner_person_state_photo alone.
+_NO_FACES = (0, 0, 0)
 
-    every: `persons` are all the user's persons, so the faces of every person are counted
-    without naming them. With hundreds of ids in an IN list MariaDB reads the other index
-    and sorts; the whole range of the index, read in order, is 40% faster (15 -> 9 ms for
-    300 persons; docs/BENCHMARKS.md, Web). Rows of persons not in `persons` (a deleted
-    person's faces rejected as faces) are left out."""
+
+def _person_page(user, rows: list[tuple], offset: int, limit: int, counts: dict) -> PersonPage:
+    """person_page of the rows (id, name, hidden, cover_face_id), its rows made persons with
+    their counts: from the rows already read rather than read again, as a card shows nothing
+    else."""
+    page = person_page(rows, offset, limit)
+    persons = []
+    for pid, name, hidden, cover_face_id in page.persons:
+        person = Person(id=pid, owner_id=user.pk, name=name, hidden=hidden, cover_face_id=cover_face_id)
+        person.face_count, person.photo_count, person.suggested_count = counts.get(pid, _NO_FACES)
+        persons.append(person)
+    return dataclasses.replace(page, persons=persons)
+
+
+def _face_counts(user, person_ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
+    """(faces, photos, suggested faces) of each person in `person_ids`, or of every person when
+    None (faces and photos: confirmed + auto): one aggregate over their faces, from the index
+    face_owner_person_state_photo alone. Every person's without naming them: with hundreds of
+    ids in an IN list MariaDB reads the other index and sorts, while the whole range of this
+    one is read in order (15 -> 10 ms for 300 persons; docs/BENCHMARKS.md, Web). Persons
+    without faces are not in it."""
+    if person_ids is not None and not person_ids:
+        return {}
+    whose = Q(person__isnull=False) if person_ids is None else Q(person_id__in=person_ids)
     shown = Q(state__in=SHOWN_STATES)
-    whose = Q(person__isnull=False) if every else Q(person_id__in=[p.id for p in persons])
-    counts = (
-        {
-            row["person_id"]: row
-            for row in Face.objects.for_user(user)
-            .filter(_live(user), whose)
-            .values("person_id")
-            .annotate(
-                face_count=Count("id", filter=shown),
-                photo_count=Count("photo_id", filter=shown, distinct=True),
-                suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
-            )
-            .order_by()
-        }
-        if persons
-        else {}
+    rows = (
+        Face.objects.for_user(user)
+        .filter(_live(user), whose)
+        .values("person_id")
+        .annotate(
+            faces=Count("id", filter=shown),
+            photos=Count("photo_id", filter=shown, distinct=True),
+            suggested=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+        )
+        .order_by()
+        .values_list("person_id", "faces", "photos", "suggested")
     )
-    for person in persons:
-        row = counts.get(person.id, {})
-        person.face_count = row.get("face_count", 0)
-        person.photo_count = row.get("photo_count", 0)
-        person.suggested_count = row.get("suggested_count", 0)
+    return {pid: (faces, photos, suggested) for pid, faces, photos, suggested in rows}
 
 
 def _with_cover_faces(user, persons: list[Person]) -> None:
     """Each person's cover face (or None), in one query for all of them."""
     ids = {p.cover_face_id for p in persons if p.cover_face_id}
     faces = (
-        {f.id: f for f in Face.objects.for_user(user).filter(pk__in=ids).defer("embedding", "landmarks")} if ids else {}
+        {f.id: f for f in Face.objects.for_user(user).filter(pk__in=ids).only("id", "owner_id", "crop")} if ids else {}
     )
     for person in persons:
         person.cover_face = faces.get(person.cover_face_id)

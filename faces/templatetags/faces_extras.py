@@ -2,13 +2,14 @@
 
 from django import template
 from django.template.loader import render_to_string
-from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
-from django.utils.timezone import localtime
+from django.utils.dates import MONTHS_3
+from django.utils.safestring import mark_safe
+from django.utils.timezone import get_current_timezone, localtime
 
 from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
+from faces.templatetags.face_actions import esc
 from gallery.selectors import face_box_percent
-from gallery.templatetags.id_urls import id_url
+from gallery.templatetags.id_urls import id_url, id_url_in
 
 register = template.Library()
 
@@ -26,57 +27,117 @@ def faces_undo_toast(context) -> str:
     return render_to_string("faces/_undo_toast.html", {"undo_token": token}, request=request)
 
 
-@register.simple_tag
-def photo_context(face) -> str:
+# The key of a render's _Dates in its render_context.
+_RENDER_DATES = object()
+
+
+class _Dates:
+    """date_format(localtime(value), "j M Y") for the tiles of one render, with the current
+    time zone and the month names (both the request's, the same for the whole render) looked
+    up once, not on each of the page's 70-130 tiles, where they were most of the time."""
+
+    def __init__(self):
+        self.zone = get_current_timezone()
+        self.months = {}
+
+    def day(self, value) -> str:
+        local = localtime(value, self.zone)
+        month = self.months.get(local.month)
+        if month is None:
+            month = self.months[local.month] = MONTHS_3[local.month].title()  # as "M" writes it
+        return f"{local.day} {month} {local.year:04d}"
+
+
+def _dates(context) -> _Dates:
+    dates = context.render_context.get(_RENDER_DATES)
+    if dates is None:
+        dates = context.render_context[_RENDER_DATES] = _Dates()
+    return dates
+
+
+def photo_context(face, *, context=None) -> str:
     """The data-* attributes with which static/js/context.js shows the whole photo of a face
     crop, the face outlined: the preview's URL (the owner's media route, fetched only when
     shown), the face's box in percent and the photo's size (its shape, known before the preview
-    arrives). `face.photo` comes with the page's own query (select_related): no query here."""
+    arrives). `face.photo` comes with the page's own query (select_related): no query here.
+    `context`: the template context drawn in, if any (what a render shares is found once)."""
     photo = face.photo
     if not photo.preview or not photo.width or not photo.height:
         return ""
     left, top, width, height = face_box_percent(face, photo)
-    return format_html(
-        ' data-photo-context="{}" data-face-box="{} {} {} {}" data-photo-size="{} {}"'
-        ' data-photo-date="{}" draggable="false"',
-        id_url("gallery:preview", photo.id),
-        left,
-        top,
-        width,
-        height,
-        photo.width,
-        photo.height,
-        date_format(localtime(photo.taken_at), "j M Y"),
+    url = esc(_url(context, "gallery:preview", photo.id))
+    day = (_dates(context) if context is not None else _Dates()).day(photo.taken_at)
+    # Every value is escaped or a number.
+    return mark_safe(  # noqa: S308
+        f' data-photo-context="{url}"'
+        f' data-face-box="{left} {top} {width} {height}" data-photo-size="{photo.width} {photo.height}"'
+        f' data-photo-date="{esc(day)}" draggable="false"'
     )
 
 
-@register.simple_tag
-def face_thumb(face, alt: str = "", big: bool = False, with_photo: bool = False) -> str:
+def face_thumb(face, alt: str = "", big: bool = False, with_photo: bool = False, *, context=None) -> str:
     """A face's square crop, or a placeholder while the worker has not made one (or `face` is
     None: a person without a cover). `alt`: the person's name, "Unknown face" when empty.
     `with_photo`: the face is shown for a decision, and its whole photo can be seen (on hover, a
     long press, or V: static/js/context.js); the page must have loaded face.photo.
 
     A tag rather than an included template: the same markup about five times cheaper, and the
-    People page draws some 470 of them (docs/BENCHMARKS.md, Web)."""
-    label = alt or "Unknown face"
+    People page draws some 130 of them (docs/BENCHMARKS.md, Web). `context`: as photo_context."""
+    label = esc(alt or "Unknown face")
     big_class = " face-thumb-big" if big else ""
-    context = photo_context(face) if with_photo and face is not None else ""
+    data = photo_context(face, context=context) if with_photo and face is not None else ""
     if face is not None and face.crop:
         size = 240 if big else 112
-        return format_html(
-            '<img class="face-thumb{}" src="{}" alt="{}" width="{}" height="{}" loading="lazy"{}>',
-            big_class,
-            id_url("gallery:face_crop", face.id),
-            label,
-            size,
-            size,
-            context,
+        src = esc(_url(context, "gallery:face_crop", face.id))
+        # Every value is escaped, a number or one of the words above (`data` escaped its own).
+        return mark_safe(  # noqa: S308
+            f'<img class="face-thumb{big_class}" src="{src}" alt="{label}" width="{size}" height="{size}"'
+            f' loading="lazy"{data}>'
         )
-    return format_html(
-        '<span class="face-thumb face-placeholder{}" role="img" aria-label="{}"{}>'
-        '<span aria-hidden="true">?</span></span>',
-        big_class,
-        label,
-        context,
+    return mark_safe(  # noqa: S308
+        f'<span class="face-thumb face-placeholder{big_class}" role="img" aria-label="{label}"{data}>'
+        '<span aria-hidden="true">?</span></span>'
+    )
+
+
+def _url(context, name: str, pk: int) -> str:
+    return id_url_in(context, name, pk) if context is not None else id_url(name, pk)
+
+
+@register.simple_tag(takes_context=True, name="photo_context")
+def photo_context_tag(context, face) -> str:
+    return photo_context(face, context=context)
+
+
+@register.simple_tag(takes_context=True, name="face_thumb")
+def face_thumb_tag(context, face, alt: str = "", big: bool = False, with_photo: bool = False) -> str:
+    return face_thumb(face, alt, big, with_photo, context=context)
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"  # |pluralize
+
+
+@register.simple_tag(takes_context=True)
+def person_card(context, person, review_url: str) -> str:
+    """One person of the People page's list: the cover and name linking to the person's page,
+    the counts, "N to review" (to `review_url`) and whether they are hidden. `person` carries
+    face_count, photo_count and suggested_count (selectors.people_lists).
+
+    A tag rather than a partial for the same reason as face_thumb: 60 cards a page, each a
+    dozen template nodes, were a fifth of the page's time (docs/BENCHMARKS.md, Web)."""
+    faces, photos, suggested = person.face_count, person.photo_count, person.suggested_count
+    review = f'<a class="badge badge-warn" href="{esc(review_url)}">{suggested} to review</a>' if suggested else ""
+    hidden = '<span class="badge">Hidden</span>' if person.hidden else ""
+    # Every value is escaped, a number, or markup written here or by face_thumb.
+    return mark_safe(  # noqa: S308
+        '<li class="person-card">\n'
+        f'  <a class="person-card-link" href="{esc(_url(context, "faces:person", person.id))}">\n'
+        f"    {face_thumb(person.cover_face, alt=person.name, context=context)}\n"
+        f'    <span class="person-name">{esc(person.name)}</span>\n'
+        "  </a>\n"
+        f'  <span class="muted person-counts">{faces} face{_plural(faces)} · {photos} photo{_plural(photos)}</span>\n'
+        f"  {review}\n"
+        f"  {hidden}\n"
+        "</li>"
     )

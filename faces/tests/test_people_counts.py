@@ -132,3 +132,14 @@ def test_the_group_sizes_are_the_defined_sizes(library, alice):
     assert [(g.id, g.size) for g in groups] == defined_groups(alice)
     assert [g.size for g in groups] == [5, 4, 4]
     assert [(g.id, g.size) for g in selectors.group_list(user=alice)] == defined_groups(alice)
+
+
+@pytest.mark.django_db
+def test_a_cover_face_that_is_not_the_users_is_not_drawn(alice, bob):
+    anna = PersonFactory(owner=alice, name="Anna", faces=1)
+    Person.objects.filter(pk=anna.pk).update(cover_face=FaceFactory(owner=bob, crop=True))
+
+    (person,) = selectors.people_lists(user=alice).shown.persons
+
+    assert person.cover_face is None
+    assert (person.face_count, person.photo_count, person.suggested_count) == (1, 1, 0)

@@ -49,3 +49,13 @@ def test_a_route_without_an_id_or_a_bad_id_is_an_error():
 def test_the_tag_escapes_and_stores_like_url():
     html = Template("{% load id_urls %}{% id_url 'faces:face' face.id as u %}[{{ u }}]{% id_url 'faces:person' 5 %}")
     assert html.render(Context({"face": {"id": 12}})) == "[/people/faces/12/]/people/5/"
+
+
+def test_the_tag_follows_the_script_prefix_of_each_render():
+    html = Template("{% load id_urls %}{% id_url 'faces:person' 7 %} {% id_url 'faces:person' 8 %}")
+    assert html.render(Context()) == "/people/7/ /people/8/"
+    try:
+        set_script_prefix("/gallery-app/")
+        assert html.render(Context()) == "/gallery-app/people/7/ /gallery-app/people/8/"
+    finally:
+        set_script_prefix("/")
