@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone, localtime
 
 from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
-from faces.templatetags.face_actions import esc
+from faces.templatetags.face_actions import _csrf_input, esc, group_action
 from gallery.selectors import face_box_percent
 from gallery.templatetags.id_urls import id_url, id_url_in
 
@@ -140,4 +140,110 @@ def person_card(context, person, review_url: str) -> str:
         f"  {review}\n"
         f"  {hidden}\n"
         "</li>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def group_question(context, group, tag: str = "", title_id: str = "", id_prefix: str = "") -> str:
+    """ "Are these 6 faces Anna?" (or "Is this face Anna?" for a group of one): `group` with
+    .size and .question; `tag`: the element (p unless given) and its id: `title_id`, or
+    `id_prefix` followed by the group id. faces/_group_question.html calls this tag."""
+    element = esc(tag or "p")
+    if title_id:
+        element_id = f' id="{esc(title_id)}"'
+    elif id_prefix:
+        element_id = f' id="{esc(id_prefix)}{group.id}"'
+    else:
+        element_id = ""
+    asks = "Is this face" if group.size == 1 else f"Are these {group.size} faces"
+    person = group.question
+    url = esc(_url(context, "faces:person", person.id))
+    # Every value is escaped or a number.
+    return mark_safe(  # noqa: S308
+        f'<{element} class="group-question-text"{element_id}>{asks} <a href="{url}">{esc(person.name)}</a>?</{element}>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def group_card(context, group) -> str:
+    """One unnamed group of the People page: its sample faces (each opens the face dialog, its
+    whole photo on hover), the question it asks with Yes and No (or its size), the form that
+    names it all, and the links to see all its faces and to dismiss it. `group` from
+    selectors.group_list_with_samples (.size, .samples, .question).
+
+    A tag rather than the template it was for the same reason as person_card: 12 cards of some
+    60 template nodes each (docs/BENCHMARKS.md, Web)."""
+    gid, size, question = group.id, group.size, group.question
+    samples = "".join(
+        f'\n            <li><a href="{furl}" hx-get="{furl}" hx-target="#face-panel" hx-swap="innerHTML"'
+        f' title="Actions for this face">{face_thumb(face, alt="Unknown face", with_photo=True, context=context)}'
+        "</a></li>\n          "
+        for face in group.samples
+        for furl in (esc(_url(context, "faces:face", face.id)),)
+    )
+    if question:
+        # The group as a whole looks like someone: asked once, answered in one click.
+        yes = group_action(
+            context,
+            "faces:group_question_confirm",
+            gid,
+            "Yes",
+            css="button-small button-primary",
+            aria=f"Yes, these are {question.name}",
+        )
+        no = group_action(
+            context, "faces:group_question_reject", gid, "No", css="button-small", aria=f"No, not {question.name}"
+        )
+        about = (
+            "\n          \n"
+            '          <div class="group-question">\n'
+            f"            {face_thumb(question.cover_face, alt=question.name, context=context)}\n"
+            "            <div>\n"
+            f"              \n{group_question(context, group)}\n\n"
+            '              <div class="actions">\n'
+            f"                {yes}\n\n"
+            f"                {no}\n\n"
+            "              </div>\n"
+            "            </div>\n"
+            "          </div>\n"
+            "        "
+        )
+    else:
+        about = f'\n          <p class="muted">{size} face{_plural(size)}</p>\n        '
+    csrf = _csrf_input(context)  # as {% csrf_token %}, made once a render by face_actions
+    name_url = esc(_url(context, "faces:group_name", gid))
+    dismiss_url = esc(_url(context, "faces:group_dismiss", gid))
+    label = "Someone else? Their name" if question else "Who is this?"
+    # Under a question the main answer is its Yes: naming someone else is the second choice.
+    primary = "" if question else ' class="button-primary"'
+    name_all = f"all {size}" if size > 1 else "it"
+    see = f"See all {size} faces" if size > len(group.samples) else "Pick or take out faces"
+    # Every value is escaped, a number, or markup written here or by the tags it calls.
+    return mark_safe(  # noqa: S308
+        f'<li class="group-card card{" group-card-asks" if question else ""}" id="group-{gid}">\n'
+        '        <ul class="face-strip" aria-label="Sample faces">\n'
+        f"          {samples}\n"
+        "        </ul>\n"
+        f"        {about}\n"
+        f'        <form method="post" action="{name_url}" hx-post="{name_url}" hx-swap="none"'
+        ' hx-disabled-elt="find button" class="name-form">\n'
+        f"          {csrf}\n"
+        '          <input type="hidden" name="all" value="1">\n'
+        f'          <label for="group-name-{gid}">{label}</label>\n'
+        '          <div class="input-row">\n'
+        f'            <input id="group-name-{gid}" type="text" name="name" list="person-names" maxlength="200"'
+        ' autocomplete="off" required>\n'
+        "            \n"
+        f'            <button type="submit"{primary}>Name {name_all}</button>\n'
+        "          </div>\n"
+        "        </form>\n"
+        '        <div class="actions">\n'
+        f'          <a class="button button-small" href="{esc(_url(context, "faces:group", gid))}">{see}</a>\n'
+        f'          <form method="post" action="{dismiss_url}" hx-post="{dismiss_url}" hx-swap="none"'
+        ' class="inline-form">\n'
+        f"            {csrf}\n"
+        '            <button type="submit" class="button-small">Dismiss</button>\n'
+        "          </form>\n"
+        "        </div>\n"
+        "      </li>"
     )
