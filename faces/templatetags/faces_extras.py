@@ -75,20 +75,21 @@ def photo_context(face, *, context=None) -> str:
     )
 
 
-def face_thumb(face, alt: str = "", big: bool = False, with_photo: bool = False, *, context=None) -> str:
+def face_thumb(face, alt: str = "", big: bool = False, with_photo: bool = False, *, context=None, src: str = "") -> str:
     """A face's square crop, or a placeholder while the worker has not made one (or `face` is
     None: a person without a cover). `alt`: the person's name, "Unknown face" when empty.
     `with_photo`: the face is shown for a decision, and its whole photo can be seen (on hover, a
     long press, or V: static/js/context.js); the page must have loaded face.photo.
 
     A tag rather than an included template: the same markup about five times cheaper, and the
-    People page draws some 130 of them (docs/BENCHMARKS.md, Web). `context`: as photo_context."""
+    People page draws some 130 of them (docs/BENCHMARKS.md, Web). `context`: as photo_context.
+    `src`: the crop's URL where it is not the owner's route (a shared library's People page)."""
     label = esc(alt or "Unknown face")
     big_class = " face-thumb-big" if big else ""
     data = photo_context(face, context=context) if with_photo and face is not None else ""
     if face is not None and face.crop:
         size = 240 if big else 112
-        src = esc(_url(context, "gallery:face_crop", face.id))
+        src = esc(src or _url(context, "gallery:face_crop", face.id))
         # Every value is escaped, a number or one of the words above (`data` escaped its own).
         return mark_safe(  # noqa: S308
             f'<img class="face-thumb{big_class}" src="{src}" alt="{label}" width="{size}" height="{size}"'

@@ -15,15 +15,16 @@ register = template.Library()
 
 # An id no route sees in practice: 20 digits, and nothing else in a URL is made of them.
 _MARKER = 73_519_284_610_295_837_461
-_shapes: dict[tuple[str | None, str, str], tuple[str, str]] = {}
+_shapes: dict[tuple[str | None, str, str, tuple], tuple[str, str]] = {}
 
 
-def _shape(name: str) -> tuple[str, str]:
-    """The route's URL before and after its id, for the current URLconf and script prefix."""
-    key = (get_urlconf(), get_script_prefix(), name)
+def _shape(name: str, within: tuple = ()) -> tuple[str, str]:
+    """The route's URL before and after its id, for the current URLconf and script prefix.
+    `within`: the route's arguments before the id, fixed for the whole render (a share's id)."""
+    key = (get_urlconf(), get_script_prefix(), name, within)
     shape = _shapes.get(key)
     if shape is None:
-        url = reverse(name, args=[_MARKER])
+        url = reverse(name, args=[*within, _MARKER])
         before, marker, after = url.partition(str(_MARKER))
         if not marker or str(_MARKER) in after:
             raise ValueError(f"{name!r} is not a route with one id argument")
@@ -48,17 +49,18 @@ def id_url(name: str, pk: int | str) -> str:
 _RENDER_SHAPES = object()
 
 
-def id_url_in(context, name: str, pk: int | str) -> str:
+def id_url_in(context, name: str, pk: int | str, *, within: tuple = ()) -> str:
     """id_url() for a tag (or {% id_url %}) drawing in `context`: each route's shape is found
     once a render, not once a call. The URLconf and the script prefix are the request's, the
     same for the whole render, and looking them up (two context-local reads) was most of a
-    call's time: the People page makes some 500 of these calls."""
+    call's time: the People page makes some 500 of these calls. `within`: as for _shape (the
+    pages of a shared library: reverse(name, args=[share_id, pk]))."""
     shapes = context.render_context.get(_RENDER_SHAPES)
     if shapes is None:
         shapes = context.render_context[_RENDER_SHAPES] = {}
-    shape = shapes.get(name)
+    shape = shapes.get((name, within))
     if shape is None:
-        shape = shapes[name] = _shape(name)
+        shape = shapes[(name, within)] = _shape(name, within)
     return _fill(name, shape, pk)
 
 

@@ -9,6 +9,7 @@ import html as htmllib
 import re
 
 import pytest
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from sharing import views
 from sharing.models import Share
 from sharing.tests.conftest import hx
 from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactory
+from smartgallery.tests.world import XSS
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +200,36 @@ def test_the_next_page_costs_the_same_few_queries_whatever_the_library_size(
         big = count_queries(carol_client, _url(share) + params, **headers)
         assert small == big == 2 + expected, (params, small, big)
     assert len(_covers(carol_client.get(_url(share)).content.decode())) == 3
+
+
+# A card of the shared People page as the template drew it before {% shared_person_card %}
+# (main at f01d3e5: sharing/people.html#person-rows, with sharing/_face_thumb.html included).
+OLD_CARD = (
+    '<li class="person-card">\n    <a class="person-card-link" href="{% url \'sharing:person\' shared_library.id '
+    'person.id %}">\n      {% with face=person.cover alt=person.name %}{% if face %}<img class="face-thumb{% if big'
+    ' %} face-thumb-big{% endif %}" src="{% url \'sharing:face_crop\' shared_library.id face.id %}" alt="{{ alt }}'
+    '" width="{% if big %}240{% else %}112{% endif %}" height="{% if big %}240{% else %}112{% endif %}" loading="lazy">'
+    '{% else %}<span class="face-thumb face-placeholder{% if big %} face-thumb-big{% endif %}" role="img" aria-label="'
+    '{{ alt }}"><span aria-hidden="true">?</span></span>{% endif %}{% endwith %}\n      <span class="person-name">'
+    '{{ person.name }}</span>\n    </a>\n    <span class="muted person-counts">{{ person.photo_count }} photo{{ '
+    "person.photo_count|pluralize }}</span>\n  </li>"
+)
+
+
+def _tight(html: str) -> str:
+    return re.sub(r">\s+<", "><", html.strip())
+
+
+@pytest.mark.parametrize("photos", [0, 1, 2])
+@pytest.mark.parametrize("name", ["Anna", XSS])
+@pytest.mark.parametrize("cover", [True, False])
+def test_a_card_is_drawn_as_the_template_drew_it(alice, share, cover, name, photos):
+    person = PersonFactory(owner=alice, name=name, faces=0)
+    person.cover = FaceFactory(owner=alice, person=person, crop=True) if cover else None
+    person.photo_count = photos
+    context = {"person": person, "shared_library": share}
+    old = engines["django"].from_string(OLD_CARD).render(context)
+    new = engines["django"].from_string("{% load shared_people %}{% shared_person_card person %}").render(context)
+    assert _tight(new) == _tight(old)
+    assert (f'src="/shared/{share.id}/faces/{person.cover.id}/crop.jpg"' in new) if cover else "?" in new
+    assert f'href="/shared/{share.id}/people/{person.id}/"' in new and XSS not in new
