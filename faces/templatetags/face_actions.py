@@ -17,7 +17,7 @@ from django import template
 from django.template.defaulttags import CsrfTokenNode
 from django.utils.safestring import SafeString, mark_safe
 
-from gallery.templatetags.id_urls import id_url
+from gallery.templatetags.id_urls import id_url_in
 
 register = template.Library()
 
@@ -75,7 +75,7 @@ def face_action(
     accessible name), `hook` (a data-* attribute the keyboard shortcuts look for) and `key` (the
     shortcut shown on it)."""
     hidden = {"person": person_id or None, "i": position, "next": next or None}
-    return _action_form(context, id_url(url_name, face_id), label, hidden=hidden, **button)
+    return _action_form(context, id_url_in(context, url_name, face_id), label, hidden=hidden, **button)
 
 
 @register.simple_tag(takes_context=True)
@@ -83,7 +83,7 @@ def group_action(context, url_name: str, group_id: int, label, *, position=None,
     """The form of one answer about a whole group: as face_action, for a route taking the
     group's id."""
     hidden = {"i": position, "next": next or None}
-    return _action_form(context, id_url(url_name, group_id), label, hidden=hidden, **button)
+    return _action_form(context, id_url_in(context, url_name, group_id), label, hidden=hidden, **button)
 
 
 @register.simple_tag

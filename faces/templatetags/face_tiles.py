@@ -17,13 +17,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django import template
-from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
 
 from faces.templatetags.face_actions import esc, face_action
-from faces.templatetags.faces_extras import face_thumb
-from gallery.templatetags.id_urls import id_url
+from faces.templatetags.faces_extras import _dates, face_thumb
+from gallery.templatetags.id_urls import id_url_in
 
 register = template.Library()
 
@@ -50,8 +48,8 @@ def suggestion_tiles(context, faces, person, next: str) -> SafeString:
     next_param = esc(quote(next, safe="/"))
     tiles = []
     for n, face in enumerate(faces, start=1):
-        face_url = id_url("faces:face", face.id)
-        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
+        face_url = id_url_in(context, "faces:face", face.id)
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True, context=context)
         tiles.append(
             f'<li class="tile" id="person-suggestion-{face.id}">'
             f'<input type="checkbox" class="tile-pick" name="suggestion" value="{face.id}" form="person-bulk"'
@@ -91,8 +89,8 @@ def review_tiles(context, faces, person, next: str) -> SafeString:
     yes_aria, no_aria = f"Yes, {person.name}", f"No, not {person.name}"
     tiles = []
     for n, face in enumerate(faces, start=1):
-        face_url = id_url("faces:face", face.id)
-        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
+        face_url = id_url_in(context, "faces:face", face.id)
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True, context=context)
         tiles.append(
             f'<li class="tile" id="review-face-{face.id}">'
             f'<input type="checkbox" class="tile-pick" name="face" value="{face.id}" form="review-bulk"'
@@ -129,20 +127,22 @@ def person_photo_tiles(context, tiles, person, next: str) -> SafeString:
     """The person's photos (photo, their face in it): the face picked for the bar at the bottom
     (#person-bulk), the photo opened, More… (the face dialog), or "Not Anna" on its own."""
     not_label = f"Not {person.name}"
+    dates = _dates(context)  # as the date filter "j M Y": "3 Dec 2026" in the current time zone
     out = []
     for photo, face in tiles:
         if face is None:
             out.append('<li class="tile"></li>')
             continue
-        # As the date filter: "3 Dec 2026" in the current time zone.
-        photo_date = date_format(localtime(photo.taken_at), "j M Y") if photo.taken_at else ""
+        photo_date = dates.day(photo.taken_at) if photo.taken_at else ""
         day = esc(photo_date)
-        face_url = id_url("faces:face", face.id)
+        face_url = id_url_in(context, "faces:face", face.id)
+        photo_url = id_url_in(context, "gallery:photo", photo.id)
+        thumb = face_thumb(face, alt=person.name, context=context)
         out.append(
             f'<li class="tile" id="person-tile-{face.id}">'
             f'<input type="checkbox" class="tile-pick" name="face" value="{face.id}" form="person-bulk"'
             f' data-pick aria-label="Select the face in the photo of {day}">'
-            f'<a href="{id_url("gallery:photo", photo.id)}" title="{day}">{face_thumb(face, alt=person.name)}</a>'
+            f'<a href="{photo_url}" title="{day}">{thumb}</a>'
             '<div class="tile-actions">'
             f'<a class="button button-small" href="{face_url}" hx-get="{face_url}" hx-target="#face-panel"'
             ' hx-swap="innerHTML">More…</a>'
@@ -161,13 +161,14 @@ def person_photo_tiles(context, tiles, person, next: str) -> SafeString:
     return _safe("".join(out))
 
 
-@register.simple_tag
-def strip_faces(faces, title: str = "") -> SafeString:
+@register.simple_tag(takes_context=True)
+def strip_faces(context, faces, title: str = "") -> SafeString:
     """The items of a strip of faces (a group's samples: <ul class="face-strip">): each face,
     its whole photo on hover (photo context), opened in the face dialog; `title`: the link's."""
     title_attr = f' title="{esc(title)}"' if title else ""
     items = []
     for face in faces:
-        thumb = face_thumb(face, alt="Unknown face", with_photo=True)
-        items.append(f"<li>{_face_link(id_url('faces:face', face.id), thumb, title_attr)}</li>")
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True, context=context)
+        face_url = id_url_in(context, "faces:face", face.id)
+        items.append(f"<li>{_face_link(face_url, thumb, title_attr)}</li>")
     return _safe("".join(items))
