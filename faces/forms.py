@@ -3,13 +3,13 @@ loaded again by the owner-scoped service or selector the view calls (404 for for
 
 from __future__ import annotations
 
-from html import escape
 from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.safestring import mark_safe
+from django.utils.safestring import mark_safe  # unsafe-ok: person_picks, each value escaped
 
+from smartgallery.markup import esc
 from smartgallery.text import strip_invisible
 
 NAME_QUERY_MAX = 200  # a person's name is at most 200 characters
@@ -163,17 +163,17 @@ class PhotoFilterForm(forms.Form):
         id_ = field.auto_id
         picks = []
         for index, (value, label) in enumerate(self.fields["person"].choices):
-            # html.escape is what django.utils.html.escape runs, without its lazy-string wrapper
-            # (format_html for 300 picks took 3 ms); every value put in the markup is escaped.
-            pick_id = escape(f"{id_}_{index}") if id_ else ""
+            # esc, not format_html: its lazy-string checks took 3 ms for 300 picks.
+            pick_id = esc(f"{id_}_{index}") if id_ else ""
             attributes = f' id="{pick_id}"' if id_ else ""
             if str(value) in picked:
                 attributes += " checked"
             picks.append(
-                f'<span class="pick"><input type="checkbox" name="person" value="{escape(str(value))}"{attributes}>'
-                f'<label for="{pick_id}">{escape(str(label))}</label></span>'
+                f'<span class="pick"><input type="checkbox" name="person" value="{esc(value)}"{attributes}>'
+                f'<label for="{pick_id}">{esc(label)}</label></span>'
             )
-        return mark_safe(PICK_SEPARATOR.join(picks))  # noqa: S308 (each part escaped above)
+        # unsafe-ok: every value in the picks went through esc above.
+        return mark_safe(PICK_SEPARATOR.join(picks))  # noqa: S308
 
     def clean(self) -> dict:
         data = super().clean()

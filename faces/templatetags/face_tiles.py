@@ -17,11 +17,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString, mark_safe  # unsafe-ok: _safe below, for escaped tiles
 
-from faces.templatetags.face_actions import esc, face_action
-from faces.templatetags.faces_extras import _dates, face_thumb
+from faces.templatetags.face_actions import face_action
+from faces.templatetags.faces_extras import face_thumb, render_dates
 from gallery.templatetags.id_urls import id_url_in
+from smartgallery.markup import esc
 
 register = template.Library()
 
@@ -34,7 +35,7 @@ def _face_link(face_url: str, thumb: str, extra: str = "", href: str = "") -> st
 
 
 def _safe(html: str) -> SafeString:
-    # Every value in the tiles went through _e, face_thumb or face_action (all escaped).
+    # unsafe-ok: every value in the tiles went through esc, face_thumb or face_action.
     return mark_safe(html)  # noqa: S308
 
 
@@ -127,7 +128,7 @@ def person_photo_tiles(context, tiles, person, next: str) -> SafeString:
     """The person's photos (photo, their face in it): the face picked for the bar at the bottom
     (#person-bulk), the photo opened, More… (the face dialog), or "Not Anna" on its own."""
     not_label = f"Not {person.name}"
-    dates = _dates(context)  # as the date filter "j M Y": "3 Dec 2026" in the current time zone
+    dates = render_dates(context)  # as the date filter "j M Y": "3 Dec 2026" in the current time zone
     out = []
     for photo, face in tiles:
         if face is None:

@@ -3,13 +3,14 @@
 from django import template
 from django.template.loader import render_to_string
 from django.utils.dates import MONTHS_3
-from django.utils.safestring import mark_safe
+from django.utils.safestring import mark_safe  # unsafe-ok: for the tags' markup, each value escaped
 from django.utils.timezone import get_current_timezone, localtime
 
 from faces.responses import UNDO_PENDING_KEY, UNDO_SESSION_KEY
-from faces.templatetags.face_actions import _csrf_input, esc, group_action
+from faces.templatetags.face_actions import group_action
 from gallery.selectors import face_box_percent
 from gallery.templatetags.id_urls import id_url, id_url_in
+from smartgallery.markup import csrf_input, esc
 
 register = template.Library()
 
@@ -48,7 +49,7 @@ class _Dates:
         return f"{local.day} {month} {local.year:04d}"
 
 
-def _dates(context) -> _Dates:
+def render_dates(context) -> _Dates:
     dates = context.render_context.get(_RENDER_DATES)
     if dates is None:
         dates = context.render_context[_RENDER_DATES] = _Dates()
@@ -66,8 +67,8 @@ def photo_context(face, *, context=None) -> str:
         return ""
     left, top, width, height = face_box_percent(face, photo)
     url = esc(_url(context, "gallery:preview", photo.id))
-    day = (_dates(context) if context is not None else _Dates()).day(photo.taken_at)
-    # Every value is escaped or a number.
+    day = (render_dates(context) if context is not None else _Dates()).day(photo.taken_at)
+    # unsafe-ok: every value is escaped or a number.
     return mark_safe(  # noqa: S308
         f' data-photo-context="{url}"'
         f' data-face-box="{left} {top} {width} {height}" data-photo-size="{photo.width} {photo.height}"'
@@ -90,11 +91,12 @@ def face_thumb(face, alt: str = "", big: bool = False, with_photo: bool = False,
     if face is not None and face.crop:
         size = 240 if big else 112
         src = esc(src or _url(context, "gallery:face_crop", face.id))
-        # Every value is escaped, a number or one of the words above (`data` escaped its own).
+        # unsafe-ok: every value is escaped, a number or one of the words above (`data` escaped its own).
         return mark_safe(  # noqa: S308
             f'<img class="face-thumb{big_class}" src="{src}" alt="{label}" width="{size}" height="{size}"'
             f' loading="lazy"{data}>'
         )
+    # unsafe-ok: the label is escaped, the class one of the words above, `data` escaped its own.
     return mark_safe(  # noqa: S308
         f'<span class="face-thumb face-placeholder{big_class}" role="img" aria-label="{label}"{data}>'
         '<span aria-hidden="true">?</span></span>'
@@ -130,7 +132,7 @@ def person_card(context, person, review_url: str) -> str:
     faces, photos, suggested = person.face_count, person.photo_count, person.suggested_count
     review = f'<a class="badge badge-warn" href="{esc(review_url)}">{suggested} to review</a>' if suggested else ""
     hidden = '<span class="badge">Hidden</span>' if person.hidden else ""
-    # Every value is escaped, a number, or markup written here or by face_thumb.
+    # unsafe-ok: every value is escaped, a number, or markup written here or by face_thumb.
     return mark_safe(  # noqa: S308
         '<li class="person-card">\n'
         f'  <a class="person-card-link" href="{esc(_url(context, "faces:person", person.id))}">\n'
@@ -159,7 +161,7 @@ def group_question(context, group, tag: str = "", title_id: str = "", id_prefix:
     asks = "Is this face" if group.size == 1 else f"Are these {group.size} faces"
     person = group.question
     url = esc(_url(context, "faces:person", person.id))
-    # Every value is escaped or a number.
+    # unsafe-ok: every value is escaped or a number.
     return mark_safe(  # noqa: S308
         f'<{element} class="group-question-text"{element_id}>{asks} <a href="{url}">{esc(person.name)}</a>?</{element}>'
     )
@@ -211,7 +213,7 @@ def group_card(context, group) -> str:
         )
     else:
         about = f'\n          <p class="muted">{size} face{_plural(size)}</p>\n        '
-    csrf = _csrf_input(context)  # as {% csrf_token %}, made once a render by face_actions
+    csrf = csrf_input(context)  # as {% csrf_token %}, made once a render by face_actions
     name_url = esc(_url(context, "faces:group_name", gid))
     dismiss_url = esc(_url(context, "faces:group_dismiss", gid))
     label = "Someone else? Their name" if question else "Who is this?"
@@ -219,7 +221,7 @@ def group_card(context, group) -> str:
     primary = "" if question else ' class="button-primary"'
     name_all = f"all {size}" if size > 1 else "it"
     see = f"See all {size} faces" if size > len(group.samples) else "Pick or take out faces"
-    # Every value is escaped, a number, or markup written here or by the tags it calls.
+    # unsafe-ok: every value is escaped, a number, or markup written here or by the tags it calls.
     return mark_safe(  # noqa: S308
         f'<li class="group-card card{" group-card-asks" if question else ""}" id="group-{gid}">\n'
         '        <ul class="face-strip" aria-label="Sample faces">\n'

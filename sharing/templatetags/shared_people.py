@@ -3,9 +3,9 @@
 from django import template
 from django.utils.safestring import mark_safe  # unsafe-ok: the card below escapes each value itself
 
-from faces.templatetags.face_actions import esc
 from faces.templatetags.faces_extras import face_thumb
 from gallery.templatetags.id_urls import id_url_in
+from smartgallery.markup import esc
 
 register = template.Library()
 
