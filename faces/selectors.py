@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
-from django.db.models.functions import Cast, Lower, RowNumber
+from django.db.models.functions import Cast, RowNumber
 from django.db.models.query import prefetch_related_objects
 
 from faces import outliers
@@ -75,6 +75,13 @@ def folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def by_name(pk: int, name: str) -> tuple[str, int]:
+    """The sort key of a list of persons by name: case and accents ignored ("Änn" beside "ann"),
+    then the id. In Python, not ORDER BY: SQLite's LOWER() folds only ASCII and MariaDB's
+    collation folds accents too, so the embedded default and MariaDB sorted apart."""
+    return folded(name), pk
+
+
 def name_matches(name: str, query: str) -> bool:
     return folded(query.strip()) in folded(name)
 
@@ -93,7 +100,7 @@ def person_list(*, user, include_hidden: bool = False, order: str = "count", que
     if not include_hidden:
         persons = persons.filter(hidden=False)
     persons = persons.select_related("cover_face").defer("cover_face__embedding", "cover_face__landmarks")
-    persons = list(persons.order_by(Lower("name"), "id") if order == "name" else persons.order_by("name", "id"))
+    persons = sorted(persons, key=lambda p: by_name(p.id, p.name))
     if query.strip():
         persons = [p for p in persons if name_matches(p.name, query)]
     shown = Q(state__in=SHOWN_STATES)
@@ -154,8 +161,8 @@ def people_lists(
     merged between two pages may shift the next one by a card, as on any offset page; ties end
     on the id, so the same data always gives the same pages."""
     rows = Person.objects.for_user(user).values_list("id", "name", "hidden", "cover_face_id")
-    rows = list(rows.order_by(Lower("name"), "id") if order == "name" else rows.order_by("name", "id"))
-    names = sorted(((row[0], row[1]) for row in rows), key=lambda row: (row[1].lower(), row[0]))
+    rows = sorted(rows, key=lambda row: by_name(row[0], row[1]))
+    names = [(row[0], row[1]) for row in rows]
     if query.strip():
         rows = [row for row in rows if name_matches(row[1], query)]
     shown = [row for row in rows if not row[2]]
@@ -250,7 +257,7 @@ def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tup
 
 def person_names_in(persons: QuerySet[Person], *, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
     """`person_names` on persons the caller scoped (the owner's, or a shared library's): one query."""
-    names = list(persons.order_by(Lower("name"), "id").values_list("id", "name"))
+    names = sorted(persons.values_list("id", "name"), key=lambda row: by_name(*row))
     if not query.strip():
         return names
     keep = set(keep)

@@ -15,13 +15,13 @@ import datetime
 from collections.abc import Iterable
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
 
 from faces.models import Face, Person
 from faces.selectors import (
     PEOPLE_PAGE_SIZE,
     SHOWN_STATES,
     PersonPage,
+    by_name,
     name_matches,
     person_names_in,
     person_page,
@@ -87,10 +87,9 @@ def shared_person_page(
     The order by count and the accent-blind search need every person's name and count (narrow
     rows and one aggregate); only the page's covers are read: 3 queries whatever the library's
     size."""
-    persons = list(
-        shared_persons(viewer=viewer, share_id=share_id)
-        .only("id", "name", "cover_face_id")
-        .order_by(Lower("name"), "id")
+    persons = sorted(
+        shared_persons(viewer=viewer, share_id=share_id).only("id", "name", "cover_face_id"),
+        key=lambda p: by_name(p.id, p.name),
     )
     faces = _shown_faces_by_index(viewer, share_id)
     if query.strip():
