@@ -1,7 +1,8 @@
 """The tiles of faces asked about on the person page and in the review grid, each loop one tag:
 `{% suggestion_tiles %}` (a person's suggestions), `{% review_tiles %}` (a person's section of
-the review grid), `{% person_photo_tiles %}` (the person's photos) and `{% strip_faces %}` (a
-group's sample faces).
+the review grid), `{% person_photo_tiles %}` (the person's photos), `{% strip_faces %}` (a
+group's sample faces), `{% unnamed_tiles %}` (Unnamed faces) and `{% group_pick_tiles %}` (a
+group's page).
 
 Tags rather than template loops: a tile is some 15 template nodes, and the pages draw 60-90 of
 them, so the loops were most of the person page's and the review grid's time; here what every
@@ -173,3 +174,42 @@ def strip_faces(context, faces, title: str = "") -> SafeString:
         face_url = id_url_in(context, "faces:face", face.id)
         items.append(f"<li>{_face_link(face_url, thumb, title_attr)}</li>")
     return _safe("".join(items))
+
+
+@register.simple_tag(takes_context=True)
+def unnamed_tiles(context, faces, next: str) -> SafeString:
+    """Unnamed faces: each opened in the face dialog ("Who is this?", back to `next` without
+    JavaScript), and a link to its photo. The tile's id is what a named face's out-of-band
+    removal targets (faces.views._face_done)."""
+    next_param = esc(quote(next, safe="/"))  # as the urlencode filter
+    dates = render_dates(context)
+    tiles = []
+    for face in faces:
+        face_url = f"{id_url_in(context, 'faces:face', face.id)}?next={next_param}"
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True, context=context)
+        photo_url = id_url_in(context, "gallery:photo", face.photo_id)
+        day = esc(dates.day(face.photo.taken_at))
+        tiles.append(
+            f'<li class="tile" id="unnamed-face-{face.id}">'
+            + _face_link(face_url, thumb, ' tabindex="-1"')
+            + '<div class="tile-actions">'
+            f'<a class="button button-small" href="{face_url}" hx-get="{face_url}" hx-target="#face-panel"'
+            ' hx-swap="innerHTML">Who is this?</a>'
+            f'<a class="tile-caption" href="{photo_url}" aria-label="See the photo ({day})">See the photo</a>'
+            "</div></li>"
+        )
+    return _safe("".join(tiles))
+
+
+@register.simple_tag(takes_context=True)
+def group_pick_tiles(context, faces, offset: int = 0) -> SafeString:
+    """A group's faces on its page, each a checkbox of the page's naming form (the face its
+    label, numbered from `offset` + 1 for a screen reader), its whole photo on hover."""
+    tiles = []
+    for n, face in enumerate(faces, start=offset + 1):
+        thumb = face_thumb(face, alt="Unknown face", with_photo=True, context=context)
+        tiles.append(
+            f'<li><input type="checkbox" id="pick-{face.id}" name="face" value="{face.id}" data-pick>'
+            f'<label for="pick-{face.id}">{thumb}<span class="visually-hidden">Face {n}</span></label></li>'
+        )
+    return _safe("".join(tiles))

@@ -153,3 +153,54 @@ def test_strip_faces_are_the_old_loop(alice):
     assert len(group.samples) == 4
     new = render("{% load face_tiles %}{% strip_faces faces %}", faces=group.samples)
     assert new == render(OLD_STRIP, faces=group.samples)
+
+
+# The loops of faces/unnamed.html and faces/group.html as they were (main at 98797b6).
+OLD_UNNAMED = (
+    "{% load id_urls faces_extras %}{% for face in faces %}"
+    '<li class="tile" id="unnamed-face-{{ face.id }}">{% id_url \'faces:face\' face.id as face_url %}'
+    '<a href="{{ face_url }}?next={{ next|urlencode }}" hx-get="{{ face_url }}?next={{ next|urlencode }}"'
+    ' hx-target="#face-panel" hx-swap="innerHTML" tabindex="-1">'
+    '{% face_thumb face alt="Unknown face" with_photo=True %}</a><div class="tile-actions">'
+    '<a class="button button-small" href="{{ face_url }}?next={{ next|urlencode }}"'
+    ' hx-get="{{ face_url }}?next={{ next|urlencode }}" hx-target="#face-panel" hx-swap="innerHTML">Who is this?</a>'
+    '<a class="tile-caption" href="{% id_url \'gallery:photo\' face.photo_id %}"'
+    " aria-label=\"See the photo ({{ face.photo.taken_at|date:'j M Y' }})\">See the photo</a>"
+    "</div></li>{% endfor %}"
+)
+OLD_GROUP_PICKS = (
+    "{% load faces_extras %}{% for face in faces %}"
+    '<li><input type="checkbox" id="pick-{{ face.id }}" name="face" value="{{ face.id }}" data-pick>'
+    '<label for="pick-{{ face.id }}">{% face_thumb face alt="Unknown face" with_photo=True %}'
+    '<span class="visually-hidden">Face {{ forloop.counter|add:page_offset }}</span></label></li>{% endfor %}'
+)
+
+
+@pytest.fixture
+def unknown_faces(alice):
+    photo = PhotoFactory(owner=alice, original_filename=XSS, stored=True)
+    group = FaceGroupFactory(owner=alice)
+    made = [FaceFactory(owner=alice, photo=photo, crop=True, group=group) for _ in range(2)]
+    made.append(FaceFactory(owner=alice, group=group))  # no crop yet: the placeholder
+    return group, made
+
+
+@pytest.mark.django_db
+def test_unnamed_tiles_are_the_old_loop(alice, unknown_faces):
+    _, made = unknown_faces
+    faces = list(Face.objects.filter(pk__in=[f.pk for f in made]).select_related("photo").order_by("id"))
+    context = {"faces": faces, "next": NEXT}
+    new = render("{% load face_tiles %}{% unnamed_tiles faces next=next %}", **context)
+    assert new == render(OLD_UNNAMED, **context)
+    assert new.count('class="tile"') == 3 and XSS not in new and "<a b>" not in new
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", [0, 120])
+def test_group_pick_tiles_are_the_old_loop(alice, unknown_faces, offset):
+    group, _ = unknown_faces
+    faces = selectors.group_faces_page(user=alice, group_id=group.id).faces
+    context = {"faces": faces, "page_offset": offset}
+    new = render("{% load face_tiles %}{% group_pick_tiles faces offset=page_offset %}", **context)
+    assert new == render(OLD_GROUP_PICKS, **context)
+    assert f"Face {offset + 3}<" in new
