@@ -35,6 +35,33 @@ def _face_link(face_url: str, thumb: str, extra: str = "", href: str = "") -> st
     )
 
 
+def _yes_no(context, face, person, next: str) -> str:
+    """The tile's answers to "Is this <person>?": Yes and No, each its own form."""
+    return (
+        '<div class="tile-actions">'
+        + face_action(
+            context,
+            "faces:face_confirm",
+            face.id,
+            "Yes",
+            css="button-small button-primary",
+            aria=f"Yes, {person.name}",
+            next=next,
+        )
+        + face_action(
+            context,
+            "faces:face_reject",
+            face.id,
+            "No",
+            person_id=person.id,
+            css="button-small",
+            aria=f"No, not {person.name}",
+            next=next,
+        )
+        + "</div>"
+    )
+
+
 def _safe(html: str) -> SafeString:
     # unsafe-ok: every value in the tiles went through esc, face_thumb or face_action.
     return mark_safe(html)  # noqa: S308
@@ -45,7 +72,6 @@ def suggestion_tiles(context, faces, person, next: str) -> SafeString:
     """A person's suggestions ("Is this Anna?"): each picked for the bar at the bottom
     (#person-bulk), opened in the face dialog, or answered Yes / No on its own (back to `next`
     without JavaScript; the face dialog comes back there too)."""
-    yes_aria, no_aria = f"Yes, {person.name}", f"No, not {person.name}"
     # As the urlencode filter: the query value of the link without JavaScript.
     next_param = esc(quote(next, safe="/"))
     tiles = []
@@ -57,27 +83,8 @@ def suggestion_tiles(context, faces, person, next: str) -> SafeString:
             f'<input type="checkbox" class="tile-pick" name="suggestion" value="{face.id}" form="person-bulk"'
             f' data-pick aria-label="Select suggestion {n}">'
             + _face_link(face_url, thumb, ' title="More choices for this face"', f"{face_url}?next={next_param}")
-            + '<div class="tile-actions">'
-            + face_action(
-                context,
-                "faces:face_confirm",
-                face.id,
-                "Yes",
-                css="button-small button-primary",
-                aria=yes_aria,
-                next=next,
-            )
-            + face_action(
-                context,
-                "faces:face_reject",
-                face.id,
-                "No",
-                person_id=person.id,
-                css="button-small",
-                aria=no_aria,
-                next=next,
-            )
-            + "</div></li>"
+            + _yes_no(context, face, person, next)
+            + "</li>"
         )
     return _safe("".join(tiles))
 
@@ -88,7 +95,6 @@ def review_tiles(context, faces, person, next: str) -> SafeString:
     (#review-bulk, which also gets the question each tile asks: "face id:person id"), opened
     in the face dialog, or answered Yes / No on its own."""
     name = esc(person.name)
-    yes_aria, no_aria = f"Yes, {person.name}", f"No, not {person.name}"
     tiles = []
     for n, face in enumerate(faces, start=1):
         face_url = id_url_in(context, "faces:face", face.id)
@@ -99,27 +105,8 @@ def review_tiles(context, faces, person, next: str) -> SafeString:
             f' data-pick aria-label="Select face {n} of {name}">'
             f'<input type="hidden" name="asked" value="{face.id}:{person.id}" form="review-bulk">'
             + _face_link(face_url, thumb)
-            + '<div class="tile-actions">'
-            + face_action(
-                context,
-                "faces:face_confirm",
-                face.id,
-                "Yes",
-                css="button-small button-primary",
-                aria=yes_aria,
-                next=next,
-            )
-            + face_action(
-                context,
-                "faces:face_reject",
-                face.id,
-                "No",
-                person_id=person.id,
-                css="button-small",
-                aria=no_aria,
-                next=next,
-            )
-            + "</div></li>"
+            + _yes_no(context, face, person, next)
+            + "</li>"
         )
     return _safe("".join(tiles))
 
