@@ -86,46 +86,6 @@ def name_matches(name: str, query: str) -> bool:
     return folded(query.strip()) in folded(name)
 
 
-def person_list(*, user, include_hidden: bool = False, order: str = "count", query: str = "") -> list[Person]:
-    """Persons with face_count, photo_count (confirmed + auto) and suggested_count, in 2 queries.
-
-    order "count": most faces first, then name and id; "name": case-insensitive name, then id.
-    query: only those whose name contains it, ignoring case and accents (`name_matches`).
-    Matched here, not in SQL: whether LIKE ignores accents depends on the database and the
-    column's collation (SQLite folds only ASCII), and the user's persons are all loaded anyway.
-    The counts come from one aggregate over the user's faces, answered from the index
-    face_owner_person_state_photo alone (`_live`), instead of a join of every person with
-    every face grouped by person (docs/BENCHMARKS.md, Web)."""
-    persons = Person.objects.for_user(user)
-    if not include_hidden:
-        persons = persons.filter(hidden=False)
-    persons = persons.select_related("cover_face").defer("cover_face__embedding", "cover_face__landmarks")
-    persons = sorted(persons, key=lambda p: by_name(p.id, p.name))
-    if query.strip():
-        persons = [p for p in persons if name_matches(p.name, query)]
-    shown = Q(state__in=SHOWN_STATES)
-    counts = {
-        row["person_id"]: row
-        for row in Face.objects.for_user(user)
-        .filter(_live(user), person_id__in=[p.id for p in persons])
-        .values("person_id")
-        .annotate(
-            face_count=Count("id", filter=shown),
-            photo_count=Count("photo_id", filter=shown, distinct=True),
-            suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
-        )
-        .order_by()
-    }
-    for person in persons:
-        row = counts.get(person.id, {})
-        person.face_count = row.get("face_count", 0)
-        person.photo_count = row.get("photo_count", 0)
-        person.suggested_count = row.get("suggested_count", 0)
-    if order != "name":
-        persons.sort(key=lambda p: -p.face_count)  # stable: name, id within a count
-    return persons
-
-
 PEOPLE_PAGE_SIZE = 60
 
 
@@ -153,7 +113,10 @@ def people_lists(
     limit: int = PEOPLE_PAGE_SIZE,
 ) -> PeopleLists:
     """The People page's lists a page at a time: the persons not hidden (and the hidden ones when
-    hidden_offset is given), in `person_list`'s order and with its counts, `limit` from `offset`.
+    hidden_offset is given), with their counts (faces and photos: confirmed + auto; suggested
+    faces), `limit` from `offset`. order "count": most faces first, then name and id; "name":
+    by name (`by_name`). `query`: only those whose name contains it, case and accents ignored
+    (`name_matches`: matched here, not in SQL, where LIKE's folding depends on the database).
 
     The order by count and the accent-blind search need every person's name and face count:
     narrow rows (tuples: only the page's persons become Person objects) and the index-only
@@ -250,7 +213,7 @@ def _with_cover_faces(user, persons: list[Person]) -> None:
 def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
     """(id, name) of every person, by name: the name boxes' <datalist> and the pick-a-person lists.
 
-    query: only the names that contain it, ignoring case and accents (as `person_list`), and the
+    query: only the names that contain it, ignoring case and accents (as the People page), and the
     persons in `keep` whatever their name (those already picked: a search never unpicks one)."""
     return person_names_in(Person.objects.for_user(user), query=query, keep=keep)
 

@@ -1,4 +1,4 @@
-"""person_list and review_queue: the same answers from fewer rows (docs/BENCHMARKS.md, Web)."""
+"""people_lists and review_queue: the same answers from fewer rows (docs/BENCHMARKS.md, Web)."""
 
 import pytest
 from django.db import connection
@@ -10,7 +10,7 @@ from smartgallery.tests.factories import FaceFactory, PersonFactory, PhotoFactor
 
 
 @pytest.mark.django_db
-def test_person_list_counts_faces_photos_and_suggestions_per_person(alice, bob):
+def test_people_lists_count_faces_photos_and_suggestions_per_person(alice, bob):
     anna = PersonFactory(owner=alice, name="anna", faces=0)
     ben = PersonFactory(owner=alice, name="Ben", faces=0)
     empty = PersonFactory(owner=alice, name="Cleo", faces=0)
@@ -25,34 +25,27 @@ def test_person_list_counts_faces_photos_and_suggestions_per_person(alice, bob):
     PersonFactory(owner=bob, name="Anna of Bob", faces=5)
 
     with CaptureQueriesContext(connection) as queries:
-        persons = selectors.person_list(user=alice)
+        persons = selectors.people_lists(user=alice).shown.persons
     by_name = {p.name: (p.face_count, p.photo_count, p.suggested_count) for p in persons}
 
     assert by_name == {"anna": (3, 2, 1), "Ben": (1, 1, 2), "Cleo": (0, 0, 0)}
     assert [p.id for p in persons] == [anna.id, ben.id, empty.id]
-    assert len(queries.captured_queries) == 2
+    assert len(queries.captured_queries) == 2  # the names, the counts (no cover face to read)
 
 
 @pytest.mark.django_db
-def test_person_list_orders_by_count_then_name_or_by_name(alice):
+def test_people_lists_order_by_count_then_name_or_by_name(alice):
     zoe = PersonFactory(owner=alice, name="Zoe", faces=2)
     adam = PersonFactory(owner=alice, name="adam", faces=1)
     bea = PersonFactory(owner=alice, name="Bea", faces=2)
     hidden = PersonFactory(owner=alice, name="Hidden", faces=3, hidden=True)
 
-    assert [p.id for p in selectors.person_list(user=alice)] == [bea.id, zoe.id, adam.id]
-    assert [p.id for p in selectors.person_list(user=alice, include_hidden=True)] == [
-        hidden.id,
-        bea.id,
-        zoe.id,
-        adam.id,
-    ]
-    assert [p.id for p in selectors.person_list(user=alice, include_hidden=True, order="name")] == [
-        adam.id,
-        bea.id,
-        hidden.id,
-        zoe.id,
-    ]
+    by_count = selectors.people_lists(user=alice, hidden_offset=0)
+    assert [p.id for p in by_count.shown.persons] == [bea.id, zoe.id, adam.id]
+    assert [p.id for p in by_count.hidden.persons] == [hidden.id]
+    by_name = selectors.people_lists(user=alice, order="name")
+    assert [p.id for p in by_name.shown.persons] == [adam.id, bea.id, zoe.id]
+    assert by_name.names == [(adam.id, "adam"), (bea.id, "Bea"), (hidden.id, "Hidden"), (zoe.id, "Zoe")]
 
 
 @pytest.mark.django_db
