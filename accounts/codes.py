@@ -13,6 +13,10 @@ code is a try too (a right code ends the process, so every earlier try was wrong
 who gets it right on the last try still gets in, and no try beyond allauth's limit is ever
 compared.
 
+On the embedded default the cache is Django's file-based one, whose add() and incr() read a
+file and write it back: not atomic, so there the reservation holds an exclusive lock on a file
+beside the cache for its two steps (one machine: every process and thread of it sees the lock).
+
 The key is the pending process: this session and the moment allauth started it (a resent
 code keeps it, as allauth keeps its count; a new sign-in starts a new one).
 
@@ -22,12 +26,18 @@ tests in accounts/tests/test_concurrency.py and test_login.py fail if they chang
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from allauth.account.adapter import get_adapter
 from allauth.account.internal.flows.code_verification import AbstractCodeVerificationProcess
+from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.filebased import FileBasedCache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -39,6 +49,20 @@ KEY_TIMEOUT = 60 * 60
 def _key(request: HttpRequest, purpose: str, process: AbstractCodeVerificationProcess) -> str:
     pending = f"{purpose}|{request.session.session_key}|{process.state.get('at')}|{process.state.get('user_id')}"
     return "code-tries:" + hashlib.sha256(pending.encode()).hexdigest()
+
+
+@contextmanager
+def _counting_alone() -> Iterator[None]:
+    """While the tries of a code are counted: alone on this machine when the cache has no
+    atomic increment (the file-based cache of the embedded default; Redis's INCR needs nothing)."""
+    if not isinstance(caches["default"], FileBasedCache):
+        yield
+        return
+    lock_path = Path(settings.CACHES["default"]["LOCATION"]) / "code-tries.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def _is_try(request: HttpRequest, process: AbstractCodeVerificationProcess) -> bool:
@@ -60,12 +84,13 @@ def code_try_refused(
     if request.method != "POST" or process is None or not _is_try(request, process):
         return None
     key = _key(request, purpose, process)
-    cache.add(key, 0, KEY_TIMEOUT)
-    try:
-        tries = cache.incr(key)
-    except ValueError:  # evicted between add() and incr(): count this try as the first
-        cache.add(key, 1, KEY_TIMEOUT)
-        tries = 1
+    with _counting_alone():
+        cache.add(key, 0, KEY_TIMEOUT)
+        try:
+            tries = cache.incr(key)
+        except ValueError:  # evicted between add() and incr(): count this try as the first
+            cache.add(key, 1, KEY_TIMEOUT)
+            tries = 1
     if tries <= process.max_attempts:
         # allauth's own count, which decides "try again" or "too many" after a wrong code,
         # is this session's copy: raise it to what the cache says, so the last allowed try
