@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
+from smartgallery.library_cache import changed as library_changed
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -42,6 +44,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        created = self._state.adding
+        super().save(*args, **kwargs)
+        if created:
+            # The embedded default's SQLite may give a deleted account's id to a new one: a new
+            # account starts a library version of its own, never the old one's cached values.
+            library_changed([self.pk])
 
     def get_full_name(self) -> str:
         return self.display_name or self.email

@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from smartgallery.library_cache import LibraryModel, LibraryQuerySet
+
 
 def face_crop_upload_to(face: "Face", filename: str) -> str:
     return f"{face.owner_id}/faces/{uuid.uuid4().hex}.jpg"
@@ -16,7 +18,11 @@ class OwnedQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
 
-class PersonQuerySet(OwnedQuerySet):
+class LibraryOwnedQuerySet(OwnedQuerySet, LibraryQuerySet):
+    """The rows the owner's pages count and list: writing them marks the library changed."""
+
+
+class PersonQuerySet(LibraryOwnedQuerySet):
     def for_user(self, user):
         """The owner's persons that exist for them: deleted and merged-away ones are kept
         (their "not this person" memory and Undo need the row) but never shown or matched."""
@@ -27,7 +33,7 @@ class PersonQuerySet(OwnedQuerySet):
         return super().for_user(user)
 
 
-class Person(models.Model):
+class Person(LibraryModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="persons")
     name = models.CharField(max_length=200)
     hidden = models.BooleanField(default=False)
@@ -51,7 +57,7 @@ class Person(models.Model):
         return self.name
 
 
-class FaceGroup(models.Model):
+class FaceGroup(LibraryModel):
     """An unnamed group of similar unknown faces, offered to be named in one action.
 
     When the group as a whole looks like one of the owner's people, the regrouping sets
@@ -70,13 +76,13 @@ class FaceGroup(models.Model):
     model_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = LibraryOwnedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Group {self.pk}"
 
 
-class Face(models.Model):
+class Face(LibraryModel):
     class State(models.TextChoices):
         UNKNOWN = "unknown", "Unknown"
         SUGGESTED = "suggested", "Suggested"
@@ -126,7 +132,7 @@ class Face(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = LibraryOwnedQuerySet.as_manager()
 
     class Meta:
         # Both cover the people pages' counts and lists (docs/BENCHMARKS.md, Web): MariaDB

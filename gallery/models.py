@@ -4,6 +4,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 
+from smartgallery.library_cache import LibraryModel, LibraryQuerySet
+
 
 def original_upload_to(photo: "Photo", filename: str) -> str:
     # Generated names under a per-user prefix: the client's filename never reaches the disk.
@@ -14,7 +16,7 @@ def derivative_upload_to(photo: "Photo", filename: str) -> str:
     return f"{photo.owner_id}/derivatives/{uuid.uuid4().hex}{filename[filename.rfind('.') :]}"
 
 
-class PhotoQuerySet(models.QuerySet):
+class PhotoQuerySet(LibraryQuerySet):
     def for_user(self, user) -> "PhotoQuerySet":
         """The one way to reach photos: only the owner's, for everyone including staff, and
         not those in the trash (they are on the trash page only: in_trash_for_user)."""
@@ -29,7 +31,7 @@ class PhotoQuerySet(models.QuerySet):
         return self.filter(owner=user, deleted_at__isnull=False)
 
 
-class Photo(models.Model):
+class Photo(LibraryModel):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         PROCESSING = "processing", "Processing"

@@ -13,6 +13,7 @@ from PIL import Image
 
 from gallery.models import Photo
 from gallery.tests import images
+from smartgallery.tests.commits import work_after_commit
 
 URL = reverse("gallery:upload")
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -43,7 +44,7 @@ def test_it_stores_a_photo_and_queues_it_after_commit(alice_client, alice, djang
     assert photo.status == "queued" and photo.queued_at is not None
     assert photo.original.name.startswith(f"{alice.pk}/originals/") and photo.original.name.endswith(".jpg")
     assert default_storage.exists(photo.original.name)
-    assert len(callbacks) == 1
+    assert len(work_after_commit(callbacks)) == 1
 
 
 def test_no_task_is_sent_when_the_transaction_rolls_back(alice, django_capture_on_commit_callbacks, monkeypatch):
@@ -432,7 +433,7 @@ def test_the_same_photo_twice_is_one_photo_and_the_user_is_told(
     assert b"Already in your gallery" in second.content
     assert Photo.objects.filter(owner=alice).count() == 1
     assert len(stored_files(alice)) == 1
-    assert len(callbacks) == 1  # processed once
+    assert len(work_after_commit(callbacks)) == 1  # processed once
 
 
 @pytest.mark.catalogue("A19")

@@ -1,0 +1,140 @@
+"""Derived data of one owner's library (counts, orders), computed once and never served stale.
+
+The pages of a big library spend most of their time recomputing the same aggregates (every
+person's face count, the unnamed faces' order) although the library rarely changes between two
+requests. Each owner's library has a *version*: a random token in the shared cache (Redis; the
+embedded default's file-based cache), replaced on every ORM write of that owner's photos,
+persons, face groups or faces (`LibraryQuerySet`, `LibraryModel`), once at the write and once
+after its transaction commits. `cached` files a value under the version read *before* the data,
+so a value read from data that a later commit changed is filed under a version that commit has
+already replaced, and no reader meets it again. Only reads outside a transaction keep a value:
+they read committed data only.
+
+A fresh token rather than an increment: the file-based cache has no atomic increment, and two
+writers that both set a token still leave one that no value was filed under. Keys name the
+database too: owner ids are unique only within one.
+
+Writes that bypass the ORM (raw SQL, QuerySet._raw_delete, migrations) must call `changed`.
+"""
+
+import functools
+import secrets
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.db import connection, models, transaction
+
+# Values are re-read at least this often, should a write ever get past the hooks; old versions'
+# values expire with it.
+VALUE_SECONDS = 3600
+# Part of every value's key: bump it when a cached value's shape changes between releases.
+SHAPE = 1
+
+T = TypeVar("T")
+
+
+def _version_key(owner_id: int) -> str:
+    return f"library:{connection.settings_dict['NAME']}:{owner_id}"
+
+
+def changed(owner_ids: Iterable[int | None]) -> None:
+    """The owners' libraries changed: new versions now (this transaction's own later reads) and
+    again after the commit (everyone's reads, once the change is visible to them)."""
+    ids = {owner_id for owner_id in owner_ids if owner_id is not None}
+    if not ids:
+        return
+    new_versions(ids)
+    if connection.in_atomic_block:
+        transaction.on_commit(functools.partial(new_versions, ids))
+
+
+def new_versions(ids: set[int]) -> None:
+    cache.set_many({_version_key(owner_id): secrets.token_hex(8) for owner_id in ids}, timeout=None)
+
+
+def version(owner_id: int) -> str:
+    key = _version_key(owner_id)
+    token = cache.get(key)
+    if token is None:  # never written, or evicted: any token no value was filed under
+        cache.add(key, secrets.token_hex(8), timeout=None)
+        token = cache.get(key)
+    return token
+
+
+_MISSING = object()
+
+
+def cached(owner_id: int, name: str, compute: Callable[[], T]) -> T:
+    """compute() of the owner's library as it is now, from the cache when nothing changed since.
+
+    Inside a transaction it is computed and not kept: the transaction sees its own writes, which
+    others do not see yet, and which a rollback (no hook tells us of one) would take back."""
+    if _in_transaction():
+        return compute()
+    key = f"{_version_key(owner_id)}:{version(owner_id)}:{SHAPE}:{name}"
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, VALUE_SECONDS)
+    return value
+
+
+def _in_transaction() -> bool:
+    # A test case's own atomic block is not one: the test's writes are the only ones it reads
+    # (Django's check of a durable block reads it the same way).
+    return any(not block._from_testcase for block in connection.atomic_blocks)
+
+
+class LibraryQuerySet(models.QuerySet):
+    """Bulk writes mark the owners of the rows they touch changed."""
+
+    def _owner_ids(self) -> set[int]:
+        return set(self.order_by().values_list("owner_id", flat=True).distinct())
+
+    def update(self, **kwargs) -> int:
+        owners = self._owner_ids()  # before: the update may move rows out of the filter
+        rows = super().update(**kwargs)
+        if rows:
+            changed(owners)
+        return rows
+
+    update.alters_data = True
+
+    def delete(self):
+        owners = self._owner_ids()
+        result = super().delete()
+        if result[0]:
+            changed(owners)
+        return result
+
+    delete.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        changed(obj.owner_id for obj in objs)
+        return created
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, *args, **kwargs)
+        changed(obj.owner_id for obj in objs)
+        return rows
+
+
+class LibraryModel(models.Model):
+    """Saving or deleting one row marks its owner's library changed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        changed([self.owner_id])
+
+    def delete(self, *args, **kwargs):
+        owner_id = self.owner_id
+        result = super().delete(*args, **kwargs)
+        changed([owner_id])
+        return result
