@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
 from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
+from smartgallery.library_cache import cached
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
 # Faces of photos in the trash keep their labels (a restore brings them back as they were) but
@@ -123,8 +125,7 @@ def people_lists(
     aggregate; then only the page's cover faces are read. 3 queries. Offsets: a person named or
     merged between two pages may shift the next one by a card, as on any offset page; ties end
     on the id, so the same data always gives the same pages."""
-    rows = Person.objects.for_user(user).values_list("id", "name", "hidden", "cover_face_id")
-    rows = sorted(rows, key=lambda row: by_name(row[0], row[1]))
+    rows = _person_rows(user)
     names = [(row[0], row[1]) for row in rows]
     if query.strip():
         rows = [row for row in rows if name_matches(row[1], query)]
@@ -132,13 +133,8 @@ def people_lists(
     hidden = [row for row in rows if row[2]]
     offset = max(offset, 0)
     hidden_start = max(hidden_offset, 0) if hidden_offset is not None else 0
-    hidden_end = hidden_start + limit if hidden_offset is not None else 0
-    if order == "name":
-        counts = _face_counts(
-            user, [row[0] for row in shown[offset : offset + limit] + hidden[hidden_start:hidden_end]]
-        )
-    else:
-        counts = _face_counts(user, None)  # every person's: the order needs them
+    counts = _face_counts(user)
+    if order != "name":
         shown.sort(key=lambda row: -counts.get(row[0], _NO_FACES)[0])  # stable: name, id within a count
         hidden.sort(key=lambda row: -counts.get(row[0], _NO_FACES)[0])
     shown_page = _person_page(user, shown, offset, limit, counts)
@@ -149,6 +145,13 @@ def people_lists(
     )
     _with_cover_faces(user, shown_page.persons + hidden_page.persons)
     return PeopleLists(shown_page, hidden_page, names)
+
+
+def _person_rows(user) -> list[tuple[int, str, bool, int | None]]:
+    """(id, name, hidden, cover face id) of every person, by name (`by_name`): cached, as the
+    accent-blind sort of hundreds of names costs more than reading them."""
+    rows = Person.objects.for_user(user).values_list("id", "name", "hidden", "cover_face_id")
+    return cached(user.pk, "person-rows", lambda: sorted(rows, key=lambda row: by_name(row[0], row[1])))
 
 
 def person_page(persons: list, offset: int, limit: int) -> PersonPage:
@@ -174,30 +177,36 @@ def _person_page(user, rows: list[tuple], offset: int, limit: int, counts: dict)
     return dataclasses.replace(page, persons=persons)
 
 
-def _face_counts(user, person_ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
-    """(faces, photos, suggested faces) of each person in `person_ids`, or of every person when
-    None (faces and photos: confirmed + auto): one aggregate over their faces, from the index
-    face_owner_person_state_photo alone. Every person's without naming them: with hundreds of
-    ids in an IN list MariaDB reads the other index and sorts, while the whole range of this
-    one is read in order (15 -> 10 ms for 300 persons; docs/BENCHMARKS.md, Web). Persons
-    without faces are not in it."""
-    if person_ids is not None and not person_ids:
-        return {}
-    whose = Q(person__isnull=False) if person_ids is None else Q(person_id__in=person_ids)
-    shown = Q(state__in=SHOWN_STATES)
-    rows = (
-        Face.objects.for_user(user)
-        .filter(_live(user), whose)
-        .values("person_id")
-        .annotate(
-            faces=Count("id", filter=shown),
-            photos=Count("photo_id", filter=shown, distinct=True),
-            suggested=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+def _face_counts(user) -> dict[int, tuple[int, int, int]]:
+    """(faces, photos, suggested faces) of every person with faces (faces and photos: confirmed
+    + auto), cached until the library changes (smartgallery.library_cache): the order by count
+    needs every person's, and the aggregate over every named face is the People page's costliest
+    query (~10 ms at 30,000 faces). It reads the index face_owner_person_state_photo alone:
+    every person's range in order, not an IN list of hundreds of ids, for which MariaDB reads
+    the other index and sorts (15 -> 10 ms for 300 persons; docs/BENCHMARKS.md, Web)."""
+
+    def count() -> dict[int, tuple[int, int, int]]:
+        shown = Q(state__in=SHOWN_STATES)
+        rows = (
+            Face.objects.for_user(user)
+            .filter(_live(user), person__isnull=False)
+            .values("person_id")
+            .annotate(
+                faces=Count("id", filter=shown),
+                photos=Count("photo_id", filter=shown, distinct=True),
+                suggested=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+            )
+            .order_by()
+            .values_list("person_id", "faces", "photos", "suggested")
         )
-        .order_by()
-        .values_list("person_id", "faces", "photos", "suggested")
-    )
-    return {pid: (faces, photos, suggested) for pid, faces, photos, suggested in rows}
+        return {pid: (faces, photos, suggested) for pid, faces, photos, suggested in rows}
+
+    return cached(user.pk, "face-counts", count)
+
+
+def _ids_key(ids: Iterable[int]) -> str:
+    """Ids as part of a cache key (library_cache.cached): short whatever their number."""
+    return hashlib.blake2b(",".join(map(str, ids)).encode(), digest_size=12).hexdigest()
 
 
 def _with_cover_faces(user, persons: list[Person]) -> None:
@@ -215,12 +224,16 @@ def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tup
 
     query: only the names that contain it, ignoring case and accents (as the People page), and the
     persons in `keep` whatever their name (those already picked: a search never unpicks one)."""
-    return person_names_in(Person.objects.for_user(user), query=query, keep=keep)
+    return names_matching([(pid, name) for pid, name, _hidden, _cover in _person_rows(user)], query=query, keep=keep)
 
 
 def person_names_in(persons: QuerySet[Person], *, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
-    """`person_names` on persons the caller scoped (the owner's, or a shared library's): one query."""
+    """`person_names` on persons the caller scoped (a shared library's): one query."""
     names = sorted(persons.values_list("id", "name"), key=lambda row: by_name(*row))
+    return names_matching(names, query=query, keep=keep)
+
+
+def names_matching(names: list[tuple[int, str]], *, query: str, keep: Iterable[int]) -> list[tuple[int, str]]:
     if not query.strip():
         return names
     keep = set(keep)
@@ -231,14 +244,18 @@ def person_stats(*, user, person_id: int, person: Person | None = None) -> dict[
     """face_count and photo_count (confirmed + auto) and suggested_count of one person."""
     person = _person(user, person_id, person)
     shown = Q(state__in=SHOWN_STATES)
-    return (
-        Face.objects.for_user(user)
-        .filter(_live(user), person=person)
-        .aggregate(
-            face_count=Count("id", filter=shown),
-            photo_count=Count("photo", filter=shown, distinct=True),
-            suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
-        )
+    return cached(
+        user.pk,
+        f"person-stats:{person.pk}",
+        lambda: (
+            Face.objects.for_user(user)
+            .filter(_live(user), person=person)
+            .aggregate(
+                face_count=Count("id", filter=shown),
+                photo_count=Count("photo", filter=shown, distinct=True),
+                suggested_count=Count("id", filter=Q(state=Face.State.SUGGESTED)),
+            )
+        ),
     )
 
 
@@ -358,8 +375,11 @@ def _suggested(user) -> QuerySet[Face]:
 def review_counts(*, user) -> list[tuple[int, int]]:
     """(person id, suggested faces) of every person with a suggestion, the most first (one
     click there settles the most faces), then by id: one aggregate, no face loaded."""
-    rows = _suggested(user).values("person_id").annotate(n=Count("id")).order_by("-n", "person_id")
-    return [(row["person_id"], row["n"]) for row in rows]
+    return cached(
+        user.pk,
+        "review-counts",
+        lambda: list(_suggested(user).values_list("person_id").annotate(n=Count("id")).order_by("-n", "person_id")),
+    )
 
 
 def review_items(*, user, counts: list[tuple[int, int]], faces_per_person: int = 24) -> list[ReviewItem]:
@@ -371,21 +391,18 @@ def review_items(*, user, counts: list[tuple[int, int]], faces_per_person: int =
     ids = [pid for pid, _ in counts]
     persons = Person.objects.for_user(user).select_related("cover_face").only(*PERSON_CARD_FIELDS).in_bulk(ids)
     faces = defaultdict(list)
-    # Only the first faces_per_person of each person, chosen in the database (a window), and
-    # without the embedding and landmarks: a big queue never loads every suggested face.
-    # Ranked on narrow rows, then only the chosen faces read with their photos (as the group
-    # samples in _with_samples_and_question).
-    chosen = (
-        _suggested(user)
-        .filter(person_id__in=ids)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
-        )
-        .filter(rank__lte=faces_per_person)
-        .values("id")
-    )
+
+    def choose() -> list[int]:
+        # Only the first faces_per_person of each person, chosen in the database (a window),
+        # and without the embedding and landmarks: a big queue never loads every suggested
+        # face. Ranked on narrow rows, then only the chosen faces read with their photos (as
+        # the group samples in _with_samples_and_question).
+        rank = Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
+        chosen = _suggested(user).filter(person_id__in=ids).annotate(rank=rank).filter(rank__lte=faces_per_person)
+        return list(chosen.values_list("id", flat=True))
+
     suggested = (
-        Face.objects.filter(pk__in=chosen)
+        Face.objects.filter(pk__in=cached(user.pk, f"review-faces:{faces_per_person}:{_ids_key(ids)}", choose))
         .select_related("photo")
         .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)
         .order_by("person_id", F("similarity").desc(), "id")
@@ -595,18 +612,23 @@ def with_group_samples(*, user, groups: list[FaceGroup], samples: int) -> list[F
         for group in groups:
             group.samples = []
         return groups
-    # The window ranks narrow rows (id, group, size) from the indexes; only the chosen faces
-    # are then read with their photos, in the same query (3-5x faster than ranking whole rows
-    # joined to their photos; docs/BENCHMARKS.md, Web).
-    chosen = (
-        Face.objects.for_user(user)
-        .filter(_live(user), group_id__in=[g.id for g in groups], state=Face.State.UNKNOWN)
-        .annotate(rank=Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()]))
-        .filter(rank__lte=samples)
-        .values("id")
-    )
+    ids = [g.id for g in groups]
+
+    def choose() -> list[int]:
+        # The window ranks narrow rows (id, group, size) from the indexes; only the chosen
+        # faces are then read with their photos (3-5x faster than ranking whole rows joined to
+        # their photos; docs/BENCHMARKS.md, Web).
+        rank = Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()])
+        chosen = (
+            Face.objects.for_user(user)
+            .filter(_live(user), group_id__in=ids, state=Face.State.UNKNOWN)
+            .annotate(rank=rank)
+            .filter(rank__lte=samples)
+        )
+        return list(chosen.values_list("id", flat=True))
+
     faces = (
-        Face.objects.filter(pk__in=chosen)
+        Face.objects.filter(pk__in=cached(user.pk, f"group-samples:{samples}:{_ids_key(ids)}", choose))
         .select_related("photo")  # for the whole photo of a sample (photo context): no query more
         .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS, "group_id")
         .order_by("group_id", "-size_px", "id")
@@ -706,7 +728,7 @@ def _unnamed_faces(user) -> QuerySet[Face]:
 
 
 def unnamed_face_count(*, user) -> int:
-    return _unnamed_faces(user).count()
+    return cached(user.pk, "unnamed-count", _unnamed_faces(user).count)
 
 
 @dataclass(frozen=True)
@@ -734,7 +756,9 @@ def unnamed_faces_page(*, user, cursor: str | None = None, limit: int = UNNAMED_
         ranked = ranked.filter(Q(quality__lt=quality) | Q(quality=quality, id__gt=pk))
     # Two reads: the page's ids and qualities in order, from the index alone (sorting a few
     # thousand narrow rows), then only those faces with their photos.
-    page = list(ranked.values_list("id", "quality")[: limit + 1])
+    page = cached(
+        user.pk, f"unnamed-page:{after}:{limit}", lambda: list(ranked.values_list("id", "quality")[: limit + 1])
+    )
     rows = (
         Face.objects.for_user(user).filter(pk__in=[pk for pk, _ in page[:limit]]).select_related("photo")
         if page
