@@ -11,8 +11,9 @@ import datetime
 import hashlib
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import faiss
 import numpy as np
@@ -26,7 +27,7 @@ from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
 from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
-from smartgallery.library_cache import cached
+from smartgallery.library_cache import MISSING, cached, slot
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
 # Faces of photos in the trash keep their labels (a restore brings them back as they were) but
@@ -207,6 +208,21 @@ def _face_counts(user) -> dict[int, tuple[int, int, int]]:
 def _ids_key(ids: Iterable[int]) -> str:
     """Ids as part of a cache key (library_cache.cached): short whatever their number."""
     return hashlib.blake2b(",".join(map(str, ids)).encode(), digest_size=12).hexdigest()
+
+
+def _chosen_faces(
+    user, name: str, ranked: Callable[[], QuerySet[Face]], read: Callable[[Any], QuerySet[Face]]
+) -> list[Face]:
+    """read(ids) of the faces a window chose (`ranked()`): the chosen ids are cached as `name`
+    while the library is unchanged; on a miss the window is read within the same query as the
+    faces (read of its ids as a subquery), so a miss costs no query more than before the cache."""
+    place = slot(user.pk, name)
+    chosen = place.get()
+    if chosen is not MISSING:
+        return list(read(chosen))
+    faces = list(read(ranked().values("id")))
+    place.keep([face.id for face in faces])
+    return faces
 
 
 def _with_cover_faces(user, persons: list[Person]) -> None:
@@ -392,20 +408,24 @@ def review_items(*, user, counts: list[tuple[int, int]], faces_per_person: int =
     persons = Person.objects.for_user(user).select_related("cover_face").only(*PERSON_CARD_FIELDS).in_bulk(ids)
     faces = defaultdict(list)
 
-    def choose() -> list[int]:
+    def ranked() -> QuerySet[Face]:
         # Only the first faces_per_person of each person, chosen in the database (a window),
         # and without the embedding and landmarks: a big queue never loads every suggested
         # face. Ranked on narrow rows, then only the chosen faces read with their photos (as
         # the group samples in _with_samples_and_question).
         rank = Window(RowNumber(), partition_by=[F("person_id")], order_by=[F("similarity").desc(), F("id").asc()])
-        chosen = _suggested(user).filter(person_id__in=ids).annotate(rank=rank).filter(rank__lte=faces_per_person)
-        return list(chosen.values_list("id", flat=True))
+        return _suggested(user).filter(person_id__in=ids).annotate(rank=rank).filter(rank__lte=faces_per_person)
 
-    suggested = (
-        Face.objects.filter(pk__in=cached(user.pk, f"review-faces:{faces_per_person}:{_ids_key(ids)}", choose))
-        .select_related("photo")
-        .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)
-        .order_by("person_id", F("similarity").desc(), "id")
+    suggested = _chosen_faces(
+        user,
+        f"review-faces:{faces_per_person}:{_ids_key(ids)}",
+        ranked,
+        lambda chosen: (
+            Face.objects.filter(pk__in=chosen)
+            .select_related("photo")
+            .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS)
+            .order_by("person_id", F("similarity").desc(), "id")
+        ),
     )
     for face in suggested:
         faces[face.person_id].append(face)
@@ -614,24 +634,28 @@ def with_group_samples(*, user, groups: list[FaceGroup], samples: int) -> list[F
         return groups
     ids = [g.id for g in groups]
 
-    def choose() -> list[int]:
+    def ranked() -> QuerySet[Face]:
         # The window ranks narrow rows (id, group, size) from the indexes; only the chosen
         # faces are then read with their photos (3-5x faster than ranking whole rows joined to
         # their photos; docs/BENCHMARKS.md, Web).
         rank = Window(RowNumber(), partition_by=[F("group_id")], order_by=[F("size_px").desc(), F("id").asc()])
-        chosen = (
+        return (
             Face.objects.for_user(user)
             .filter(_live(user), group_id__in=ids, state=Face.State.UNKNOWN)
             .annotate(rank=rank)
             .filter(rank__lte=samples)
         )
-        return list(chosen.values_list("id", flat=True))
 
-    faces = (
-        Face.objects.filter(pk__in=cached(user.pk, f"group-samples:{samples}:{_ids_key(ids)}", choose))
-        .select_related("photo")  # for the whole photo of a sample (photo context): no query more
-        .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS, "group_id")
-        .order_by("group_id", "-size_px", "id")
+    faces = _chosen_faces(
+        user,
+        f"group-samples:{samples}:{_ids_key(ids)}",
+        ranked,
+        lambda chosen: (
+            Face.objects.filter(pk__in=chosen)
+            .select_related("photo")  # for the whole photo of a sample (photo context): no query more
+            .only(*TILE_FACE_FIELDS, *TILE_PHOTO_FIELDS, "group_id")
+            .order_by("group_id", "-size_px", "id")
+        ),
     )
     by_group: dict[int, list[Face]] = {}
     for face in faces:

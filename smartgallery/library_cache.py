@@ -17,21 +17,30 @@ database too: owner ids are unique only within one.
 Writes that bypass the ORM (raw SQL, QuerySet._raw_delete, migrations) must call `changed`.
 """
 
+import contextlib
 import functools
+import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection, models, transaction
+from django.db.models.lookups import Exact, In
+from django.db.models.sql.where import AND
+from redis.exceptions import RedisError
 
 # Values are re-read at least this often, should a write ever get past the hooks; old versions'
 # values expire with it.
-VALUE_SECONDS = 3600
+VALUE_SECONDS = 600
 # Part of every value's key: bump it when a cached value's shape changes between releases.
 SHAPE = 1
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+# What an unreachable cache raises: Redis's errors; the file-based cache's (a full disk).
+CACHE_ERRORS = (RedisError, OSError)
 
 
 def _version_key(owner_id: int) -> str:
@@ -50,7 +59,12 @@ def changed(owner_ids: Iterable[int | None]) -> None:
 
 
 def new_versions(ids: set[int]) -> None:
-    cache.set_many({_version_key(owner_id): secrets.token_hex(8) for owner_id in ids}, timeout=None)
+    try:
+        cache.set_many({_version_key(owner_id): secrets.token_hex(8) for owner_id in ids}, timeout=None)
+    except CACHE_ERRORS:
+        # The write stands (an upload while Redis restarts keeps its photo). Values kept
+        # before it may be served until they expire, if the cache comes back with them.
+        logger.warning("Library cache unreachable: values of owners %s may be up to %s s old", ids, VALUE_SECONDS)
 
 
 def version(owner_id: int) -> str:
@@ -62,21 +76,48 @@ def version(owner_id: int) -> str:
     return token
 
 
-_MISSING = object()
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one value of the owner's library as it is now is kept (`slot`)."""
+
+    key: str | None  # None inside a transaction: nothing is read or kept there
+
+    def get(self, default=MISSING):
+        if self.key is not None:
+            with contextlib.suppress(CACHE_ERRORS):  # unreachable: the page computes its values
+                return cache.get(self.key, default)
+        return default
+
+    def keep(self, value) -> None:
+        if self.key is not None:
+            with contextlib.suppress(CACHE_ERRORS):
+                cache.set(self.key, value, VALUE_SECONDS)
+
+
+def slot(owner_id: int, name: str) -> Slot:
+    """The slot of a value derived from the owner's library, at the version current now: read the
+    slot before the data the value is derived from.
+
+    Inside a transaction there is none: the transaction sees its own writes, which others do
+    not see yet, and which a rollback (no hook tells us of one) would take back."""
+    if _in_transaction():
+        return Slot(None)
+    try:
+        return Slot(f"{_version_key(owner_id)}:{version(owner_id)}:{SHAPE}:{name}")
+    except CACHE_ERRORS:
+        return Slot(None)
 
 
 def cached(owner_id: int, name: str, compute: Callable[[], T]) -> T:
-    """compute() of the owner's library as it is now, from the cache when nothing changed since.
-
-    Inside a transaction it is computed and not kept: the transaction sees its own writes, which
-    others do not see yet, and which a rollback (no hook tells us of one) would take back."""
-    if _in_transaction():
-        return compute()
-    key = f"{_version_key(owner_id)}:{version(owner_id)}:{SHAPE}:{name}"
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
+    """compute() of the owner's library as it is now, from the cache when nothing changed since."""
+    place = slot(owner_id, name)
+    value = place.get()
+    if value is MISSING:
         value = compute()
-        cache.set(key, value, VALUE_SECONDS)
+        place.keep(value)
     return value
 
 
@@ -90,6 +131,22 @@ class LibraryQuerySet(models.QuerySet):
     """Bulk writes mark the owners of the rows they touch changed."""
 
     def _owner_ids(self) -> set[int]:
+        """The owners of the rows: from the filter when it names one (for_user, owner=...: no
+        query), else read."""
+        where = self.query.where
+        if where.connector == AND and not where.negated:
+            for lookup in where.children:
+                target = getattr(getattr(lookup, "lhs", None), "target", None)
+                if target is None or target.model is not self.model or target.attname != "owner_id":
+                    continue
+                if isinstance(lookup, Exact) and isinstance(lookup.rhs, int):
+                    return {lookup.rhs}
+                if (
+                    isinstance(lookup, In)
+                    and isinstance(lookup.rhs, (list, tuple, set))
+                    and all(isinstance(owner_id, int) for owner_id in lookup.rhs)
+                ):
+                    return set(lookup.rhs)
         return set(self.order_by().values_list("owner_id", flat=True).distinct())
 
     def update(self, **kwargs) -> int:
@@ -117,10 +174,11 @@ class LibraryQuerySet(models.QuerySet):
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
+        # Its updates are filtered by the objects' owners too: update() then reads them from
+        # the filter, not with a query.
         objs = list(objs)
-        rows = super().bulk_update(objs, fields, *args, **kwargs)
-        changed(obj.owner_id for obj in objs)
-        return rows
+        owners = self.filter(owner_id__in={obj.owner_id for obj in objs})
+        return super(LibraryQuerySet, owners).bulk_update(objs, fields, *args, **kwargs)
 
 
 class LibraryModel(models.Model):

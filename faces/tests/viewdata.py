@@ -41,12 +41,19 @@ def hx(**extra) -> dict:
 REQUEST_OVERHEAD_QUERIES = 7
 
 
-def count_queries(client, url: str, **extra) -> int:
-    """Queries of one GET, after a warm-up request (the first one of a session does more)."""
+def count_queries(client, url: str, cold: bool = False, **extra) -> int:
+    """Queries of one GET, after a warm-up request (the first one of a session does more).
+    cold: with no library value cached (smartgallery.library_cache), as the first request after
+    a change; else with those the warm-up kept."""
+    from django.contrib.auth import get_user
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from smartgallery import library_cache
+
     client.get(url, **extra)
+    if cold:
+        library_cache.new_versions({get_user(client).pk})
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, **extra)
     assert response.status_code == 200

@@ -6,9 +6,11 @@ version is current."""
 import threading
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 
 from faces.models import Face, FaceGroup, Person
 from gallery.models import Photo
@@ -82,6 +84,30 @@ def test_creating_rows_gives_a_new_version(alice, bob, make):
     before_alice, before_bob = library_cache.version(alice.pk), library_cache.version(bob.pk)
 
     make(alice)
+
+    assert library_cache.version(alice.pk) != before_alice
+    assert library_cache.version(bob.pk) == before_bob
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        lambda owner: Face.objects.for_user(owner),
+        lambda owner: Face.objects.filter(owner_id=owner.pk, state="unknown"),
+        lambda owner: Face.objects.filter(photo__owner=owner),
+        lambda owner: Face.objects.filter(Q(owner=owner) | Q(pk=0)),
+        lambda owner: Face.objects.filter(owner__in=[owner.pk, 0]),
+        lambda owner: Face.objects.filter(owner__in=get_user_model().objects.filter(pk=owner.pk)),
+        lambda owner: Photo.objects.for_user(owner),
+    ],
+    ids=["for_user", "owner_id", "photo's owner", "or", "owners", "owners' query", "photos"],
+)
+def test_bulk_writes_find_their_owners_however_they_filter(alice, bob, rows):
+    _face(alice)
+    _face(bob)
+    before_alice, before_bob = library_cache.version(alice.pk), library_cache.version(bob.pk)
+
+    rows(alice).update(owner=alice)
 
     assert library_cache.version(alice.pk) != before_alice
     assert library_cache.version(bob.pk) == before_bob
@@ -190,3 +216,19 @@ def test_a_new_account_with_a_deleted_accounts_id_sees_none_of_its_values(alice)
 
     assert newcomer.pk == pk
     assert library_cache.cached(pk, "unnamed-count", lambda: 0) == 0
+
+
+def test_an_unreachable_cache_loses_no_write_and_pages_compute_their_values(alice, monkeypatch):
+    """As an upload while Redis restarts: the photo is kept, and values are computed, not read."""
+
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    for method in ("get", "set", "add", "set_many"):
+        monkeypatch.setattr(cache, method, down)
+
+    photo = PhotoFactory(owner=alice)
+    Photo.objects.filter(pk=photo.pk).update(status="done")
+
+    assert Photo.objects.get(pk=photo.pk).status == "done"
+    assert library_cache.cached(alice.pk, "photos", lambda: Photo.objects.filter(owner=alice).count()) == 1
