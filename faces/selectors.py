@@ -26,7 +26,7 @@ from faces.calibration import suggest_line
 from faces.models import Face, FaceGroup, Person, RecognitionIndex
 from faces.recognition_model import decode_vectors
 from gallery.models import Photo
-from gallery.selectors import PAGE_SIZE, PhotoPage, keyset_page
+from gallery.selectors import PAGE_SIZE, TILE_FIELDS, PhotoPage, cached_keyset_page
 from smartgallery.library_cache import MISSING, cached, slot
 
 SHOWN_STATES = (Face.State.CONFIRMED, Face.State.AUTO)
@@ -289,8 +289,10 @@ def person_photos(
     person = _person(user, person_id, person)
     has_face = Face.objects.filter(photo=OuterRef("pk"), person=person, state__in=SHOWN_STATES)
     # A tile shows the photo's date and links to it; the cursor is (taken_at, id).
-    photos = Photo.objects.for_user(user).filter(Exists(has_face)).only("id", "owner_id", "taken_at")
-    page = keyset_page(photos, cursor=cursor, limit=limit)
+    photos = Photo.objects.for_user(user).filter(Exists(has_face))
+    page = cached_keyset_page(
+        user.pk, f"person-photos:{person.pk}", photos, cursor=cursor, limit=limit, fields=("id", "owner_id", "taken_at")
+    )
     faces = (
         Face.objects.for_user(user)
         .filter(person=person, state__in=SHOWN_STATES, photo_id__in=[p.id for p in page.photos])
@@ -549,7 +551,9 @@ def persons_for_photo_filter(
         date_from=date_from,
         date_to=date_to,
     )
-    return keyset_page(photos, cursor=cursor, limit=limit)
+    ids = ",".join(map(str, sorted({int(pid) for pid in person_ids})))
+    name = f"photos-by-people:{mode}:{ids}:{date_from}:{date_to}"
+    return cached_keyset_page(user.pk, name, photos, cursor=cursor, limit=limit, fields=TILE_FIELDS)
 
 
 def photos_showing(

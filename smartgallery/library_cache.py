@@ -5,10 +5,11 @@ person's face count, the unnamed faces' order) although the library rarely chang
 requests. Each owner's library has a *version*: a random token in the shared cache (Redis; the
 embedded default's file-based cache), replaced on every ORM write of that owner's photos,
 persons, face groups or faces (`LibraryQuerySet`, `LibraryModel`), once at the write and once
-after its transaction commits. `cached` files a value under the version read *before* the data,
-so a value read from data that a later commit changed is filed under a version that commit has
-already replaced, and no reader meets it again. Only reads outside a transaction keep a value:
-they read committed data only.
+after its transaction commits. `cached` keeps a value with the version read *before* the data,
+and serves it only while that version is current: a value read from data that a later commit
+changed carries a version that commit has already replaced, and no reader gets it again. Only
+reads outside a transaction keep a value: they read committed data only. One round trip a value
+(the version and the value together).
 
 A fresh token rather than an increment: the file-based cache has no atomic increment, and two
 writers that both set a token still leave one that no value was filed under. Keys name the
@@ -22,7 +23,6 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -31,8 +31,8 @@ from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from redis.exceptions import RedisError
 
-# Values are re-read at least this often, should a write ever get past the hooks; old versions'
-# values expire with it.
+# Values are re-read at least this often, should a write ever get past the hooks (or the cache
+# be unreachable when it happens).
 VALUE_SECONDS = 600
 # Part of every value's key: bump it when a cached value's shape changes between releases.
 SHAPE = 1
@@ -69,46 +69,53 @@ def new_versions(ids: set[int]) -> None:
 
 def version(owner_id: int) -> str:
     key = _version_key(owner_id)
-    token = cache.get(key)
-    if token is None:  # never written, or evicted: any token no value was filed under
-        cache.add(key, secrets.token_hex(8), timeout=None)
-        token = cache.get(key)
-    return token
+    return cache.get(key) or _first_version(key)
+
+
+def _first_version(key: str) -> str:
+    # Never written, or evicted: any token that no value was kept with.
+    cache.add(key, secrets.token_hex(8), timeout=None)
+    return cache.get(key)
 
 
 MISSING = object()
 
 
-@dataclass(frozen=True)
 class Slot:
-    """Where one value of the owner's library as it is now is kept (`slot`)."""
+    """Where one value derived from the owner's library is kept, with the version it was derived
+    from: `get` reads the version now (before the caller reads the data the value comes from)
+    and the kept value in one round trip, and gives the value only if it is of that version;
+    `keep` keeps a value with the version `get` read."""
 
-    key: str | None  # None inside a transaction: nothing is read or kept there
+    def __init__(self, owner_id: int | None, name: str) -> None:
+        # None inside a transaction: nothing is read or kept there.
+        self.version_key = _version_key(owner_id) if owner_id is not None else None
+        self.key = f"{self.version_key}:{SHAPE}:{name}"
+        self.version: str | None = None
 
     def get(self, default=MISSING):
-        if self.key is not None:
-            with contextlib.suppress(CACHE_ERRORS):  # unreachable: the page computes its values
-                return cache.get(self.key, default)
-        return default
+        if self.version_key is None:
+            return default
+        try:
+            found = cache.get_many([self.version_key, self.key])
+            self.version = found.get(self.version_key) or _first_version(self.version_key)
+        except CACHE_ERRORS:  # unreachable: the page computes its values
+            return default
+        kept = found.get(self.key)
+        return kept[1] if kept is not None and kept[0] == self.version else default
 
     def keep(self, value) -> None:
-        if self.key is not None:
+        if self.version is not None:
             with contextlib.suppress(CACHE_ERRORS):
-                cache.set(self.key, value, VALUE_SECONDS)
+                cache.set(self.key, (self.version, value), VALUE_SECONDS)
 
 
 def slot(owner_id: int, name: str) -> Slot:
-    """The slot of a value derived from the owner's library, at the version current now: read the
-    slot before the data the value is derived from.
+    """The slot of a value derived from the owner's library (its `get` before reading the data).
 
     Inside a transaction there is none: the transaction sees its own writes, which others do
     not see yet, and which a rollback (no hook tells us of one) would take back."""
-    if _in_transaction():
-        return Slot(None)
-    try:
-        return Slot(f"{_version_key(owner_id)}:{version(owner_id)}:{SHAPE}:{name}")
-    except CACHE_ERRORS:
-        return Slot(None)
+    return Slot(None if _in_transaction() else owner_id, name)
 
 
 def cached(owner_id: int, name: str, compute: Callable[[], T]) -> T:

@@ -87,7 +87,7 @@ QUERIES_CACHED = {
     "group": 7,
     "unnamed": 4,
     "outliers": 7,
-    "person": 7,
+    "person": 6,
 }
 
 
