@@ -180,12 +180,8 @@ class LibraryQuerySet(models.QuerySet):
         changed(obj.owner_id for obj in objs)
         return created
 
-    def bulk_update(self, objs, fields, *args, **kwargs):
-        # Its updates are filtered by the objects' owners too: update() then reads them from
-        # the filter, not with a query.
-        objs = list(objs)
-        owners = self.filter(owner_id__in={obj.owner_id for obj in objs})
-        return super(LibraryQuerySet, owners).bulk_update(objs, fields, *args, **kwargs)
+    # bulk_update needs nothing of its own: it writes through update() (filtered by the
+    # objects' ids, so their owners are read by primary key, without a lock).
 
 
 class LibraryModel(models.Model):
