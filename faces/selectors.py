@@ -17,6 +17,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Cast, RowNumber
 from django.db.models.query import prefetch_related_objects
@@ -226,13 +227,32 @@ def _chosen_faces(
 
 
 def _with_cover_faces(user, persons: list[Person]) -> None:
-    """Each person's cover face (or None), in one query for all of them."""
-    ids = {p.cover_face_id for p in persons if p.cover_face_id}
-    faces = (
-        {f.id: f for f in Face.objects.for_user(user).filter(pk__in=ids).only("id", "owner_id", "crop")} if ids else {}
+    """Each person's cover face (or None) as a card draws it (its crop): every person's cover
+    crop read in one query and cached."""
+    if not any(person.cover_face_id for person in persons):
+        for person in persons:
+            person.cover_face = None
+        return
+    crops = cached(
+        user.pk,
+        "cover-crops",
+        lambda: dict(
+            Face.objects.for_user(user)
+            .filter(pk__in=Person.objects.for_user(user).values("cover_face_id"))
+            .values_list("id", "crop")
+        ),
     )
     for person in persons:
-        person.cover_face = faces.get(person.cover_face_id)
+        crop = crops.get(person.cover_face_id)
+        person.cover_face = (
+            None
+            if crop is None
+            else Face.from_db(DEFAULT_DB_ALIAS, COVER_FIELDS, (person.cover_face_id, user.pk, crop))
+        )
+
+
+# A cover face's columns, in the model's order (as Model.from_db takes them).
+COVER_FIELDS = [f.attname for f in Face._meta.concrete_fields if f.attname in ("id", "owner_id", "crop")]
 
 
 def person_names(*, user, query: str = "", keep: Iterable[int] = ()) -> list[tuple[int, str]]:
@@ -678,8 +698,29 @@ def _with_person(groups: QuerySet[FaceGroup]) -> QuerySet[FaceGroup]:
 def group_list_with_samples(*, user, limit: int, samples: int, offset: int = 0) -> list[FaceGroup]:
     """The first `limit` groups of group_list, each with `.samples` and `.question` (the person
     a group that looks like someone asks about: "Are these 6 faces Anna?")."""
-    groups = list(_with_person(group_list(user=user))[offset : offset + limit])
+    groups = _listed_groups(
+        user, f"group-list:{offset}:{limit}", lambda: group_list(user=user)[offset : offset + limit]
+    )
     return _with_samples_and_question(user, groups, samples)
+
+
+def _listed_groups(user, name: str, listed: Callable[[], QuerySet[FaceGroup]]) -> list[FaceGroup]:
+    """The groups of `listed()` (a slice of group_list), each with its .size and the person it asks
+    about, in one query: the list itself on a miss, then its (id, size) rows are cached as
+    `name`; by primary key from those rows while the library is unchanged."""
+    place = slot(user.pk, name)
+    rows = place.get()
+    if rows is MISSING:
+        groups = list(_with_person(listed()))
+        place.keep([(group.id, group.size) for group in groups])
+        return groups
+    by_id = _with_person(FaceGroup.objects.for_user(user)).in_bulk([pk for pk, _ in rows])
+    groups = []
+    for pk, size in rows:
+        if pk in by_id:
+            by_id[pk].size = size
+            groups.append(by_id[pk])
+    return groups
 
 
 @dataclass(frozen=True)
@@ -693,9 +734,12 @@ def group_questions(*, user, samples: int = 8, limit: int = 50) -> GroupQuestion
     settles the most faces): the review queue asks them before the single faces. At most
     `limit` of them with their samples (`samples` 0: none, for a page that shows few of them
     and gives those theirs with with_group_samples), and how many there are in all."""
-    asked = group_list(user=user).filter(ASKED, suggested_person__owner=user)
-    groups = list(_with_person(asked)[:limit])
-    total = len(groups) if len(groups) < limit else asked.count()
+
+    def asked() -> QuerySet[FaceGroup]:
+        return group_list(user=user).filter(ASKED, suggested_person__owner=user)
+
+    groups = _listed_groups(user, f"group-questions:{limit}", lambda: asked()[:limit])
+    total = len(groups) if len(groups) < limit else cached(user.pk, "group-questions-total", asked().count)
     return GroupQuestions(_with_samples_and_question(user, groups, samples), total)
 
 
@@ -756,7 +800,7 @@ def _unnamed_faces(user) -> QuerySet[Face]:
 
 
 def unnamed_face_count(*, user) -> int:
-    return cached(user.pk, "unnamed-count", _unnamed_faces(user).count)
+    return cached(user.pk, "unnamed-count", lambda: _unnamed_faces(user).count())
 
 
 @dataclass(frozen=True)
