@@ -48,8 +48,9 @@ def _version_key(owner_id: int) -> str:
 
 
 def changed(owner_ids: Iterable[int | None]) -> None:
-    """The owners' libraries changed: new versions now (this transaction's own later reads) and
-    again after the commit (everyone's reads, once the change is visible to them)."""
+    """The owners' libraries changed: new versions now (what a write outside a transaction
+    needs, and a test case's writes, whose transaction never commits) and again after the
+    commit of the transaction around the write (everyone's reads, once they can see it)."""
     ids = {owner_id for owner_id in owner_ids if owner_id is not None}
     if not ids:
         return
