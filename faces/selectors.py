@@ -124,7 +124,8 @@ def people_lists(
 
     The order by count and the accent-blind search need every person's name and face count:
     narrow rows (tuples: only the page's persons become Person objects) and the index-only
-    aggregate; then only the page's cover faces are read. 3 queries. Offsets: a person named or
+    aggregate; then only the page's cover faces are read: at most 3 queries, none while the
+    library is unchanged (library_cache). Offsets: a person named or
     merged between two pages may shift the next one by a card, as on any offset page; ties end
     on the id, so the same data always gives the same pages."""
     rows = _person_rows(user)

@@ -82,10 +82,16 @@ def cached_keyset_page(
     columns = [f.attname for f in Photo._meta.concrete_fields if f.attname in wanted]  # from_db's order
     rows = cached(
         owner_id,
-        f"{name}:{cursor}:{limit}",
+        # The decoded cursor, not the text a client sent: no key per malformed variant of one page.
+        f"{name}:{_canonical(cursor)}:{limit}",
         lambda: list(_after(photos, cursor).values_list(*columns)[: limit + 1]),
     )
     return _page_of([Photo.from_db(DEFAULT_DB_ALIAS, columns, row) for row in rows], limit)
+
+
+def _canonical(cursor: str | None) -> str:
+    after = decode_cursor(cursor)
+    return encode_cursor(*after) if after is not None else ""
 
 
 def _after(photos: QuerySet[Photo], cursor: str | None) -> QuerySet[Photo]:
