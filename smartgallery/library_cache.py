@@ -19,6 +19,7 @@ Writes that bypass the ORM (raw SQL, QuerySet._raw_delete, migrations) must call
 """
 
 import contextlib
+import contextvars
 import functools
 import logging
 import secrets
@@ -135,12 +136,19 @@ def _in_transaction() -> bool:
     return any(not block._from_testcase for block in connection.atomic_blocks)
 
 
+# The owners of the rows a bulk_update writes, while it writes them.
+_KNOWN_OWNERS: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("library_owners", default=None)
+
+
 class LibraryQuerySet(models.QuerySet):
     """Bulk writes mark the owners of the rows they touch changed."""
 
     def _owner_ids(self) -> set[int]:
         """The owners of the rows: from the filter when it names one (for_user, owner=...: no
         query), else read."""
+        known = _KNOWN_OWNERS.get()
+        if known is not None:
+            return known
         where = self.query.where
         if where.connector == AND and not where.negated:
             for lookup in where.children:
@@ -181,8 +189,16 @@ class LibraryQuerySet(models.QuerySet):
         changed(obj.owner_id for obj in objs)
         return created
 
-    # bulk_update needs nothing of its own: it writes through update() (filtered by the
-    # objects' ids, so their owners are read by primary key, without a lock).
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        # Its update() calls are told the objects' owners: no query more inside the caller's
+        # transaction (and no owner filter added to its UPDATE, which made MariaDB lock a
+        # range of the owner index: deadlocks under concurrent refreshes).
+        objs = list(objs)
+        token = _KNOWN_OWNERS.set({obj.owner_id for obj in objs})
+        try:
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        finally:
+            _KNOWN_OWNERS.reset(token)
 
 
 class LibraryModel(models.Model):
