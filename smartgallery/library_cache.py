@@ -4,8 +4,9 @@ The pages of a big library spend most of their time recomputing the same aggrega
 person's face count, the unnamed faces' order) although the library rarely changes between two
 requests. Each owner's library has a *version*: a random token in the shared cache (Redis; the
 embedded default's file-based cache), replaced on every ORM write of that owner's photos,
-persons, face groups or faces (`LibraryQuerySet`, `LibraryModel`), once at the write and once
-after its transaction commits. `cached` keeps a value with the version read *before* the data,
+persons, face groups or faces (`LibraryQuerySet`, `LibraryModel`): at the commit of the
+transaction around the write (once per owner, however many rows it wrote), or at once for a
+write outside one. `cached` keeps a value with the version read *before* the data,
 and serves it only while that version is current: a value read from data that a later commit
 changed carries a version that commit has already replaced, and no reader gets it again. Only
 reads outside a transaction keep a value: they read committed data only. One round trip a value
@@ -49,15 +50,43 @@ def _version_key(owner_id: int) -> str:
 
 
 def changed(owner_ids: Iterable[int | None]) -> None:
-    """The owners' libraries changed: new versions now (what a write outside a transaction
-    needs, and a test case's writes, whose transaction never commits) and again after the
-    commit of the transaction around the write (everyone's reads, once they can see it)."""
+    """The owners' libraries changed: new versions after the commit of the transaction around
+    the write (once everyone can read it), now for a write outside one."""
     ids = {owner_id for owner_id in owner_ids if owner_id is not None}
     if not ids:
         return
-    new_versions(ids)
-    if connection.in_atomic_block:
+    if not connection.in_atomic_block:
+        new_versions(ids)
+        return
+    if connection.atomic_blocks[0]._from_testcase:
+        # A test case's transaction never commits: its reads must see its writes now (nothing
+        # is kept inside a real transaction, so only this one needs it), and a test that runs
+        # the commit callbacks it captures gets one per write.
+        new_versions(ids)
         transaction.on_commit(functools.partial(new_versions, ids))
+        return
+    _renew_at_commit(ids)
+
+
+def _renew_at_commit(ids: set[int]) -> None:
+    """One renewal per owner per transaction, however many rows it writes (a photo's processing
+    writes dozens): the owners gather in one commit callback. A savepoint's rollback drops the
+    callbacks registered inside it, so a write after it registers a new one when its own
+    callback is no longer queued."""
+    pending = getattr(connection, "_library_owners_at_commit", None)
+    if pending is None or not any(callback is pending for _, callback, _ in connection.run_on_commit):
+        pending = _RenewAtCommit()
+        connection._library_owners_at_commit = pending
+        transaction.on_commit(pending)
+    pending.owner_ids |= ids
+
+
+class _RenewAtCommit:
+    def __init__(self) -> None:
+        self.owner_ids: set[int] = set()
+
+    def __call__(self) -> None:
+        new_versions(self.owner_ids)
 
 
 def new_versions(ids: set[int]) -> None:

@@ -1,7 +1,7 @@
 """The per-owner cache of derived library data (smartgallery.library_cache): every ORM write of an
-owner's photos, persons, groups and faces gives that owner's library a new version, at the write
-and again after its commit, and never another owner's; a cached value is served only while its
-version is current."""
+owner's photos, persons, groups and faces gives that owner's library a new version, at its
+transaction's commit (at once in a test case, whose transaction never commits), and never another
+owner's; a cached value is served only while its version is current."""
 
 import threading
 
@@ -171,6 +171,39 @@ def test_a_commit_gives_another_new_version(alice, django_capture_on_commit_call
 
     assert library_cache.version(alice.pk) != at_write
     assert library_cache.cached(alice.pk, "faces", lambda: "with it") == "with it"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_renews_each_owner_once_at_its_commit(alice, bob, monkeypatch):
+    """A photo's processing writes dozens of rows in one transaction: one renewal, at the commit."""
+    faces = [_face(alice) for _ in range(3)] + [_face(bob)]
+    renewals = []
+    monkeypatch.setattr(library_cache, "new_versions", lambda ids: renewals.append(set(ids)))
+
+    with transaction.atomic():
+        for face in faces:
+            face.save()
+        Face.objects.for_user(alice).update(similarity=0.5)
+        assert renewals == []
+
+    assert renewals == [{alice.pk, bob.pk}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_after_a_rolled_back_savepoint_is_still_renewed_at_commit(alice, bob, monkeypatch):
+    """The rollback drops the callback registered inside the savepoint; the later write needs
+    its own."""
+    alices, bobs = _face(alice), _face(bob)
+    renewals = []
+    monkeypatch.setattr(library_cache, "new_versions", lambda ids: renewals.append(set(ids)))
+
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            bobs.save()
+            raise RuntimeError("rolled back")
+        alices.save()
+
+    assert renewals == [{alice.pk}]
 
 
 def _in_another_process(work):
