@@ -22,6 +22,7 @@ read them: a face the user changed meanwhile keeps the user's answer.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from faces.grouping import join_scores
 from faces.models import Face, FaceGroup, FaceRejection, Person, RecognitionIndex
 from faces.recognition_model import RecognitionModel, current_model, decode_vectors
 from gallery.models import Photo
+from smartgallery.db import run_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +299,9 @@ def people_refresh(owner_id: int, model: RecognitionModel | None = None) -> Coun
     model = model or current_model()
     counts: Counter = Counter()
     for _ in range(REFRESH_PASSES):
-        counts = _refresh_pass(owner_id, model)
+        # Two workers' refreshes and the user's corrections lock the same faces and groups: a
+        # deadlock victim's pass reads the library again and runs again (not a lost refresh).
+        counts = run_with_retry(functools.partial(_refresh_pass, owner_id, model))
         if not counts["auto_changed"]:
             break
         index_cache.labels_changed(owner_id)  # the index holds automatic names too

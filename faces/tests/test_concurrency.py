@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -246,3 +246,29 @@ def test_built_version_only_goes_up_under_concurrent_corrections_and_rebuilds(al
     confirmed = index_cache.reference_faces(alice.id, model.model_id).filter(state=Face.State.CONFIRMED).count()
     assert built.ntotal == index_cache.reference_faces(alice.id, model.model_id).count()
     assert confirmed == 8
+
+
+@pytest.mark.catalogue("E6")
+def test_a_refresh_picked_as_a_deadlock_victim_runs_again(alice, library, model, monkeypatch):
+    """MariaDB rolls the victim's transaction back; the refresh reads the library again and
+    writes what it decided, instead of failing the task and losing the refresh."""
+    ariel_faces = library.faces["Ariel_Sharon"]
+    _name(alice, ariel_faces[:2], "Ariel")
+    writes = []
+    real_bulk_update = Face.objects.bulk_update
+
+    def deadlocked_once(objs, fields, **kwargs):
+        writes.append(len(objs))
+        if len(writes) == 1:
+            real_bulk_update(objs, fields, **kwargs)  # its locks are taken, then lost
+            raise OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
+        return real_bulk_update(objs, fields, **kwargs)
+
+    monkeypatch.setattr(Face.objects, "bulk_update", deadlocked_once)
+
+    counts = recognition.people_refresh(alice.id, model)
+
+    assert len(writes) >= 2 and writes[0] > 0
+    assert counts["changed"] == writes[-1]
+    matched = Face.objects.filter(owner=alice, id__in=[f.id for f in ariel_faces[2:]])
+    assert matched.exclude(state=Face.State.UNKNOWN).exists()
