@@ -196,7 +196,7 @@ REDIS_URL = envstr("REDIS_URL")
 
 if REDIS_URL:
     # Shared across every web and worker process, so rate limits and locks hold everywhere.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "smartgallery.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),

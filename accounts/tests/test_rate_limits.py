@@ -3,6 +3,8 @@
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
 from accounts.tests.flows import enter_password, is_signed_in
@@ -106,4 +108,4 @@ def test_admin_login_throttle_is_per_client_too(db):
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="only production-shaped runs have Redis")
 def test_limits_live_in_redis_shared_by_every_process():
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert isinstance(caches["default"], RedisCache)
