@@ -40,6 +40,7 @@ from faces.forms import (
 from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
 from gallery.models import Photo
+from smartgallery.fragments import library_fragment
 
 # Named persons drawn a page at a time ("Show more people" for the next).
 PEOPLE_PAGE = 60
@@ -143,23 +144,61 @@ def _groups_context(request: HttpRequest) -> dict:
 @require_safe
 def people(request: HttpRequest) -> HttpResponse:
     """Named persons a page at a time ("Show more people" swaps itself for the next rows; a plain
-    link without JavaScript), the unnamed groups and the count of unnamed faces in none."""
-    if request.htmx.target == "groups-more":
-        return render(request, "faces/people.html#group-cards", _groups_context(request))
+    link without JavaScript), the unnamed groups and the count of unnamed faces in none.
+
+    All of it is the library's and the query's only: kept rendered until the library changes
+    (smartgallery.fragments), so a request that changes nothing reads no person, group or face."""
+    partial = PEOPLE_PARTIALS.get(request.htmx.target) if request.htmx else None
+    html = library_fragment(
+        request,
+        _people_key(request, partial or "page"),
+        f"faces/people.html#{partial or 'page'}",
+        lambda: _people_page_context(request, partial),
+    )
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/people.html", {"people_html": html})
+
+
+# The regions of the People page that htmx asks for by their id, and the partial that draws each.
+PEOPLE_PARTIALS = {
+    "groups-more": "group-cards",
+    "people-more": "person-rows",
+    "hidden-people-more": "hidden-person-rows",
+    "people-list": "people-list",
+    "groups": "groups",
+}
+
+
+def _people_key(request: HttpRequest, partial: str) -> str:
+    """Everything of the request that the People page's HTML depends on besides the library."""
+    params = request.GET
+    hidden = params.get("hidden") == "1"
+    return repr(
+        (
+            "people",
+            partial,
+            "name" if params.get("sort") == "name" else "count",
+            hidden,
+            name_query(params),
+            list_offset(params, "offset"),
+            list_offset(params, "hidden_offset") if hidden else None,
+            list_offset(params, "groups_offset"),
+        )
+    )
+
+
+def _people_page_context(request: HttpRequest, partial: str | None) -> dict:
+    if partial == "group-cards":
+        return _groups_context(request)
     context = _people_context(request)
-    if request.htmx.target == "people-more":
-        return render(request, "faces/people.html#person-rows", context)
-    if request.htmx.target == "hidden-people-more":
-        return render(request, "faces/people.html#hidden-person-rows", context)
-    if request.htmx.target == "people-list":
-        return render(request, "faces/people.html#people-list", context)
+    if partial in ("person-rows", "hidden-person-rows", "people-list"):
+        return context
     context.update(_groups_context(request))
     context["unnamed_count"] = selectors.unnamed_face_count(user=request.user)
-    if request.htmx.target == "groups":
-        return render(request, "faces/people.html#groups", context)
     # Called by the template only for the empty page (a query saved on every other one).
     context["has_photos"] = request.user.photos.exists
-    return render(request, "faces/people.html", context)
+    return context
 
 
 @login_required
