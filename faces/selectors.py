@@ -818,6 +818,12 @@ def _decode_face_cursor(cursor: str | None) -> tuple[int, int] | None:
         return None  # missing or malformed: from the top
 
 
+def canonical_face_cursor(cursor: str | None) -> str:
+    """The unnamed faces' cursor as the pages write it ("" for none or one that does not parse)."""
+    after = _decode_face_cursor(cursor)
+    return f"{after[0]}_{after[1]}" if after is not None else ""
+
+
 def unnamed_faces_page(*, user, cursor: str | None = None, limit: int = UNNAMED_PAGE_SIZE) -> UnnamedFacesPage:
     """One page of the unnamed faces, best quality first (then by id), keyset-paginated on
     (quality, id): a face named on an earlier page leaves the list without shifting the next

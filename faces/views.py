@@ -40,6 +40,7 @@ from faces.forms import (
 from faces.models import Face, FaceGroup, Person
 from faces.responses import done, done_elsewhere, error_text, failed, next_url, owned, pop_undo, toast
 from gallery.models import Photo
+from gallery.selectors import canonical_cursor
 from smartgallery.fragments import library_fragment
 
 # Named persons drawn a page at a time ("Show more people" for the next).
@@ -146,7 +147,7 @@ def people(request: HttpRequest) -> HttpResponse:
     """Named persons a page at a time ("Show more people" swaps itself for the next rows; a plain
     link without JavaScript), the unnamed groups and the count of unnamed faces in none.
 
-    All of it is the library's and the query's only: kept rendered until the library changes
+    All of it is the library's and the parameters': kept rendered until the library changes
     (smartgallery.fragments), so a request that changes nothing reads no person, group or face."""
     partial = PEOPLE_PARTIALS.get(request.htmx.target) if request.htmx else None
     html = library_fragment(
@@ -170,9 +171,12 @@ PEOPLE_PARTIALS = {
 }
 
 
-def _people_key(request: HttpRequest, partial: str) -> str:
-    """Everything of the request that the People page's HTML depends on besides the library."""
+def _people_key(request: HttpRequest, partial: str) -> str | None:
+    """Everything of the request that the People page's HTML depends on besides the library
+    (None for a search by name: its results are not kept)."""
     params = request.GET
+    if name_query(params):
+        return None
     hidden = params.get("hidden") == "1"
     return repr(
         (
@@ -180,7 +184,6 @@ def _people_key(request: HttpRequest, partial: str) -> str:
             partial,
             "name" if params.get("sort") == "name" else "count",
             hidden,
-            name_query(params),
             list_offset(params, "offset"),
             list_offset(params, "hidden_offset") if hidden else None,
             list_offset(params, "groups_offset"),
@@ -205,13 +208,26 @@ def _people_page_context(request: HttpRequest, partial: str | None) -> dict:
 @require_safe
 def unnamed(request: HttpRequest) -> HttpResponse:
     """Recognisable unknown faces that are in no group on the People page, the best first:
-    each one opens the face dialog to be named ("Load more" appends the next page)."""
-    page = selectors.unnamed_faces_page(user=request.user, cursor=request.GET.get("after"))
-    context = {"page": page}
-    if request.htmx and request.GET.get("after"):
-        return render(request, "faces/unnamed.html#face-page", context)
-    context["total"] = selectors.unnamed_face_count(user=request.user)
-    return render(request, "faces/unnamed.html", context)
+    each one opens the face dialog to be named ("Load more" appends the next page). Kept
+    rendered until the library changes (smartgallery.fragments)."""
+    partial = "face-page" if request.htmx and request.GET.get("after") else None
+    cursor = selectors.canonical_face_cursor(request.GET.get("after"))
+    html = library_fragment(
+        request,
+        repr(("unnamed", partial or "page", cursor)),
+        f"faces/unnamed.html#{partial or 'page'}",
+        lambda: _unnamed_context(request, partial),
+    )
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/unnamed.html", {"unnamed_html": html})
+
+
+def _unnamed_context(request: HttpRequest, partial: str | None) -> dict:
+    context = {"page": selectors.unnamed_faces_page(user=request.user, cursor=request.GET.get("after"))}
+    if not partial:
+        context["total"] = selectors.unnamed_face_count(user=request.user)
+    return context
 
 
 # Unnamed groups ----------------------------------------------------------------------------
@@ -221,19 +237,37 @@ def unnamed(request: HttpRequest) -> HttpResponse:
 @require_safe
 def group(request: HttpRequest, group_id: int) -> HttpResponse:
     """All the faces of an unnamed group, a page at a time ("Load more" adds the next page into
-    the same form, so a selection can span pages)."""
+    the same form, so a selection can span pages). Kept rendered until the library changes
+    (smartgallery.fragments)."""
     group = _get_group(request, group_id)
     try:
-        offset = int(request.GET.get("offset", 0))
+        offset = max(int(request.GET.get("offset", 0)), 0)
     except ValueError:
         offset = 0
+    partial = "face-page" if request.htmx and offset else None
+    html = library_fragment(
+        request,
+        repr(("group", group.id, partial or "page", offset)) if offset <= KEPT_OFFSETS else None,
+        f"faces/group.html#{partial or 'page'}",
+        lambda: _group_context(request, group, offset, partial),
+    )
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/group.html", {"group_html": html})
+
+
+# Beyond any offset the pages link to: such a page is drawn, not kept (one kept page per number
+# a client sends would fill the cache for nothing).
+KEPT_OFFSETS = 100_000
+
+
+def _group_context(request: HttpRequest, group: FaceGroup, offset: int, partial: str | None) -> dict:
     with owned():
         page = selectors.group_faces_page(user=request.user, group_id=group.id, offset=offset, limit=GROUP_PAGE_FACES)
-    context = {"group": group, "page": page, "page_offset": max(offset, 0), "form": WhoForm(user=request.user)}
-    if request.htmx and offset:
-        return render(request, "faces/group.html#face-page", context)
-    context["person_names"] = selectors.person_names(user=request.user)
-    return render(request, "faces/group.html", context)
+    context = {"group": group, "page": page, "page_offset": offset, "form": WhoForm(user=request.user)}
+    if not partial:
+        context["person_names"] = selectors.person_names(user=request.user)
+    return context
 
 
 def _picked_faces(request: HttpRequest) -> list[int]:
@@ -403,19 +437,41 @@ def _suggestions_context(request: HttpRequest, person: Person, total: int | None
 @login_required
 @require_safe
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A person's heading, suggestions and photos a page at a time: kept rendered until the
+    library changes (smartgallery.fragments), as the People page."""
     person = _get_person(request, person_id)
-    if request.htmx.target == "person-heading":
-        return render(request, "faces/person.html#heading", _heading_context(request, person))
-    if request.htmx.target == "person-suggestions":
-        return render(request, "faces/person.html#suggestions", _suggestions_context(request, person))
+    partial = PERSON_PARTIALS.get(request.htmx.target) if request.htmx else None
+    if partial is None and request.htmx and "after" in request.GET:
+        partial = "photo-page"
+    cursor = canonical_cursor(request.GET.get("after")) if partial in (None, "photo-page") else None
+    html = library_fragment(
+        request,
+        repr(("person", person.id, partial or "page", cursor)),
+        f"faces/person.html#{partial or 'page'}",
+        lambda: _person_context(request, person, partial),
+    )
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/person.html", {"person": person, "person_html": html})
+
+
+# The regions of a person's page that htmx asks for by their id, and the partial that draws each.
+PERSON_PARTIALS = {"person-heading": "heading", "person-suggestions": "suggestions"}
+
+
+def _person_context(request: HttpRequest, person: Person, partial: str | None) -> dict:
+    if partial == "heading":
+        return _heading_context(request, person)
+    if partial == "suggestions":
+        return _suggestions_context(request, person)
     context = {"person": person, **_photo_page(request, person)}
-    if request.htmx and "after" in request.GET:
-        return render(request, "faces/person.html#photo-page", context)
+    if partial == "photo-page":
+        return context
     context.update(_heading_context(request, person))
     # The heading has just counted the suggestions: not again.
     context.update(_suggestions_context(request, person, total=context["stats"]["suggested_count"]))
     context["person_names"] = selectors.person_names(user=request.user)  # "Move to" the selection
-    return render(request, "faces/person.html", context)
+    return context
 
 
 @login_required
@@ -1011,16 +1067,41 @@ def _review_context(request: HttpRequest, source=None, *, with_items: bool = Tru
 @login_required
 @require_safe
 def review(request: HttpRequest) -> HttpResponse:
+    """The queue one at a time or as a grid: kept rendered until the library changes
+    (smartgallery.fragments), as the People page."""
+    partial = REVIEW_PARTIALS.get(request.htmx.target) if request.htmx else None
+    html = library_fragment(
+        request,
+        _review_key(request, partial),
+        f"faces/review.html#{partial or 'page'}",
+        lambda: _review_page_context(request, partial),
+    )
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/review.html", {"review_html": html})
+
+
+# The regions of the review page that htmx asks for by their id, and the partial that draws each.
+REVIEW_PARTIALS = {"review-card": "card", "review-grid": "grid"}
+
+
+def _review_key(request: HttpRequest, partial: str | None) -> str | None:
+    mode = "grid" if request.GET.get("mode") == "grid" else "one"
+    position = _position(request.GET, "from" if mode == "grid" else "i")
+    if position > KEPT_OFFSETS:
+        return None
+    return repr(("review", partial or "page", mode, position))
+
+
+def _review_page_context(request: HttpRequest, partial: str | None) -> dict:
     context = _review_context(request)
-    if request.htmx.target == "review-card":
-        return render(request, "faces/review.html#card", context)
-    if request.htmx.target == "review-grid":
-        return render(request, "faces/review.html#grid", context)
+    if partial:
+        return context
     # The names offered in "Someone else?" under a group question and in the grid's "These are"
     # (nothing asked: not needed).
     asks_names = context["questions"] or (context["mode"] == "grid" and context["items"])
     context["person_names"] = selectors.person_names(user=request.user) if asks_names else []
-    return render(request, "faces/review.html", context)
+    return context
 
 
 def _review_grid_answered(request: HttpRequest, message: str, change: services.LabelsChange) -> HttpResponse:

@@ -83,13 +83,14 @@ def cached_keyset_page(
     rows = cached(
         owner_id,
         # The decoded cursor, not the text a client sent: no key per malformed variant of one page.
-        f"{name}:{_canonical(cursor)}:{limit}",
+        f"{name}:{canonical_cursor(cursor)}:{limit}",
         lambda: list(_after(photos, cursor).values_list(*columns)[: limit + 1]),
     )
     return _page_of([Photo.from_db(DEFAULT_DB_ALIAS, columns, row) for row in rows], limit)
 
 
-def _canonical(cursor: str | None) -> str:
+def canonical_cursor(cursor: str | None) -> str:
+    """The cursor as the pages write it ("" for none or one that does not parse): one key per page."""
     after = decode_cursor(cursor)
     return encode_cursor(*after) if after is not None else ""
 

@@ -25,15 +25,21 @@ from smartgallery import library_cache
 CSRF_PLACEHOLDER = "csrf-token-of-the-request-kept-out-of-the-cache"
 
 
-def library_fragment(request: HttpRequest, key: str, template_name: str, context: Callable[[], dict]) -> SafeString:
+def library_fragment(
+    request: HttpRequest, key: str | None, template_name: str, context: Callable[[], dict]
+) -> SafeString:
     """template_name rendered with context() for the user's library as it is now: from the cache
     while nothing changed (context() is not called then). `key` names the region and every
-    parameter its HTML depends on besides the library."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # user text in keys: any length, spaces
+    parameter its HTML depends on besides the library; None: rendered, not kept (a search's
+    results: one kept page per text typed would fill the cache for nothing)."""
 
     def render() -> str:
         return render_to_string(template_name, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
 
-    html = library_cache.cached(request.user.pk, f"html:{digest}", render)
+    if key is None:
+        html = render()
+    else:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys of any length, any text
+        html = library_cache.cached(request.user.pk, f"html:{digest}", render)
     # unsafe-ok: autoescaped template output, and a token of letters and digits put in it.
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308
