@@ -1223,32 +1223,50 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
         return render(
             request, "faces/_photo_filter_form.html#person-picks", {"form": form, "q": name_query(request.GET)}
         )
+    partial = form.is_valid() and form.cleaned_data["person"] and request.htmx and request.GET.get("after")
+    template = "faces/_photo_filter_results.html#photo-page" if partial else "faces/photo_filter.html#page"
+    try:
+        html = library_fragment(
+            request, _photo_filter_key(request, form), template, lambda: _photo_filter_context(request, form)
+        )
+    except Http404:
+        # A saved link whose person was deleted or merged since (or another user's id: the
+        # same answer, which tells nothing about them).
+        context = {
+            "message": "A person in this link is not among your people any more: they may have been deleted or merged.",
+            "back": reverse("faces:photo_filter"),
+            "back_label": "Choose people again",
+        }
+        return render(request, "404.html", context, status=404)
+    if partial:
+        return HttpResponse(html)
+    return render(request, "faces/photo_filter.html", {"filter_html": html})
+
+
+def _photo_filter_key(request: HttpRequest, form: PhotoFilterForm) -> str | None:
+    """The form's fields as sent (the page shows them back) and the canonical cursor; None for a
+    search by name or a form with errors (drawn, not kept)."""
+    params = request.GET
+    if form.errors or name_query(params):
+        return None
+    fields = tuple(tuple(params.getlist(name)) for name in ("person", "mode", "date_from", "date_to"))
+    return repr(("photo_filter", fields, canonical_cursor(params.get("after"))))
+
+
+def _photo_filter_context(request: HttpRequest, form: PhotoFilterForm) -> dict:
     context = {"form": form, "photos": None, "next_cursor": None, "query": "", "q": name_query(request.GET)}
     if form.is_valid() and form.cleaned_data["person"]:
         data = form.cleaned_data
-        try:
-            with owned():
-                page = selectors.persons_for_photo_filter(
-                    user=request.user,
-                    person_ids=data["person"],
-                    mode=data["mode"],
-                    date_from=data["date_from"],
-                    date_to=data["date_to"],
-                    cursor=request.GET.get("after"),
-                )
-        except Http404:
-            # A saved link whose person was deleted or merged since (or another user's id: the
-            # same answer, which tells nothing about them).
-            context = {
-                "message": "A person in this link is not among your people any more: "
-                "they may have been deleted or merged.",
-                "back": reverse("faces:photo_filter"),
-                "back_label": "Choose people again",
-            }
-            return render(request, "404.html", context, status=404)
+        with owned():
+            page = selectors.persons_for_photo_filter(
+                user=request.user,
+                person_ids=data["person"],
+                mode=data["mode"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+                cursor=request.GET.get("after"),
+            )
         query = request.GET.copy()
         query.pop("after", None)
         context.update(photos=page.photos, next_cursor=page.next_cursor, query=query.urlencode())
-        if request.htmx and request.GET.get("after"):
-            return render(request, "faces/_photo_filter_results.html#photo-page", context)
-    return render(request, "faces/photo_filter.html", context)
+    return context

@@ -87,3 +87,22 @@ def test_a_new_account_with_a_deleted_accounts_id_gets_none_of_its_html(alice, a
     browser.force_login(newcomer)
 
     assert "Anna" not in browser.get(PEOPLE).content.decode()
+
+
+@pytest.mark.parametrize("page", ["people", "person", "group", "photo_filter"])
+def test_every_kept_page_shows_a_rename_at_once(alice, alice_client, page):
+    anna = PersonFactory(owner=alice, name="Anna")
+    group = FaceGroupFactory(owner=alice, faces=2)
+    url = {
+        "people": PEOPLE,
+        "person": reverse("faces:person", args=[anna.pk]),
+        "group": reverse("faces:group", args=[group.pk]),
+        "photo_filter": reverse("faces:photo_filter"),
+    }[page]
+    assert "Anna" in alice_client.get(url).content.decode()
+    assert "Anna" in alice_client.get(url).content.decode()  # from the cache
+
+    anna.name = "Annabel"
+    anna.save()
+
+    assert "Annabel" in alice_client.get(url).content.decode()
