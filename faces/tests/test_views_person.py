@@ -242,9 +242,16 @@ def test_the_page_query_count_does_not_grow_with_photos(
     for _ in range(30):
         FaceFactory(owner=alice, person=big, state=Face.State.SUGGESTED)
     FaceFactory(owner=bob, person=small, state=Face.State.SUGGESTED)
-    assert count_queries(alice_client, url("person", big)) == count_queries(bob_client, url("person", small))
+    # Counted as the page computes it (cold): while the library is unchanged it reads none of it
+    # (smartgallery.fragments).
+    assert count_queries(alice_client, url("person", big), cold=True) == count_queries(
+        bob_client, url("person", small), cold=True
+    )
     # Without suggestions their faces are not read (the heading counted none).
     none = PersonFactory(owner=bob, name="None", faces=2, faces__crop=True)
-    assert count_queries(bob_client, url("person", none)) == count_queries(bob_client, url("person", small)) - 1
+    assert (
+        count_queries(bob_client, url("person", none), cold=True)
+        == count_queries(bob_client, url("person", small), cold=True) - 1
+    )
     with django_assert_max_num_queries(REQUEST_OVERHEAD_QUERIES + 6):
         alice_client.get(url("person", big))
