@@ -16,6 +16,7 @@ from gallery.media import media_response
 from gallery.models import Photo
 from gallery.templatetags.gallery_extras import RESTORE_PENDING_KEY
 from gallery.validation import CONTENT_TYPES, ImageRejected, clean_display_name, format_bytes
+from smartgallery.fragments import library_fragment
 
 UPLOAD_GROUPING_GRACE_SECONDS = 5
 
@@ -54,14 +55,28 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def timeline(request: HttpRequest) -> HttpResponse:
-    page = selectors.photo_timeline(user=request.user, cursor=request.GET.get("after"))
-    ctx = {"page": page}
+    """The photos by month, a page at a time ("Load more" with htmx: just the next page's grid),
+    under the processing panel: kept rendered until the library changes (smartgallery.fragments)."""
+    after = request.GET.get("after")
+    template = "gallery/_timeline.html#grid" if request.htmx else "gallery/timeline.html#page"
+    html = library_fragment(
+        request,
+        repr(("timeline", template, selectors.canonical_cursor(after), bool(after))),
+        template,
+        lambda: _timeline_context(request, after),
+    )
     if request.htmx:
-        return render(request, "gallery/_timeline.html#grid", ctx)
-    ctx["counts"] = selectors.photo_status_counts(user=request.user)
-    if ctx["counts"].retryable:
-        ctx["failed"] = selectors.photo_failed_groups(user=request.user)
-    return render(request, "gallery/timeline.html", ctx)
+        return HttpResponse(html)
+    return render(request, "gallery/timeline.html", {"timeline_html": html})
+
+
+def _timeline_context(request: HttpRequest, after: str | None) -> dict:
+    ctx = {"page": selectors.photo_timeline(user=request.user, cursor=after), "after": after}
+    if not request.htmx:
+        ctx["counts"] = selectors.photo_status_counts(user=request.user)
+        if ctx["counts"].retryable:
+            ctx["failed"] = selectors.photo_failed_groups(user=request.user)
+    return ctx
 
 
 @login_required
@@ -99,17 +114,28 @@ def _processing_panel(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A photo with its faces and the way to the newer and older ones: kept rendered until the
+    library changes (smartgallery.fragments). The photo is read first: another user's is a 404."""
     photo = _get_photo_for_user(request, pk)
+    html = library_fragment(
+        request,
+        repr(("photo", photo.pk, request.path)),
+        "gallery/photo.html#page",
+        lambda: _photo_context(request, photo),
+    )
+    return render(request, "gallery/photo.html", {"photo": photo, "photo_html": html})
+
+
+def _photo_context(request: HttpRequest, photo: Photo) -> dict:
     newer, older = selectors.photo_neighbours(user=request.user, photo=photo)
     boxes = selectors.photo_face_boxes(user=request.user, photo=photo)
-    ctx = {
+    return {
         "photo": photo,
         "boxes": boxes,
         "crowded": len(boxes) > selectors.CROWDED_FACES,
         "newer": newer,
         "older": older,
     }
-    return render(request, "gallery/photo.html", ctx)
 
 
 @login_required

@@ -90,10 +90,15 @@ def test_a_malformed_cursor_shows_the_first_page(alice_client, alice):
 
 
 def gallery_queries(client, *args, **kwargs) -> tuple[int, int]:
-    """(queries on our tables, all queries) of one request; sessions and auth are not ours to count."""
+    """(queries on our tables, all queries) of one request as the page computes it (nothing of
+    the library kept: smartgallery.library_cache); sessions and auth are not ours to count."""
+    from django.contrib.auth import get_user
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from smartgallery import library_cache
+
+    library_cache.new_versions({get_user(client).pk})
     with CaptureQueriesContext(connection) as captured:
         client.get(*args, **kwargs)
     ours = [q for q in captured.captured_queries if "gallery_photo" in q["sql"] or "faces_" in q["sql"]]

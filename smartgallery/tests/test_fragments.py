@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from faces.models import FaceGroup, Person
+from gallery.models import Photo
 from smartgallery.fragments import CSRF_PLACEHOLDER
-from smartgallery.tests.factories import FaceGroupFactory, PersonFactory
+from smartgallery.tests.factories import FaceGroupFactory, PersonFactory, PhotoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,16 @@ def test_every_kept_page_shows_a_rename_at_once(alice, alice_client, page):
     anna.save()
 
     assert "Annabel" in alice_client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("page", ["timeline", "photo"])
+def test_the_kept_photo_pages_show_a_change_at_once(alice, alice_client, page):
+    photo = PhotoFactory(owner=alice, original_filename="beach.jpg")
+    url = reverse("gallery:timeline") if page == "timeline" else reverse("gallery:photo", args=[photo.pk])
+    assert "beach.jpg" in alice_client.get(url).content.decode()
+    assert "beach.jpg" in alice_client.get(url).content.decode()  # from the cache
+
+    Photo.objects.filter(pk=photo.pk).update(original_filename="mountain.jpg")
+
+    html = alice_client.get(url).content.decode()
+    assert "mountain.jpg" in html and "beach.jpg" not in html
