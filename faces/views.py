@@ -1216,18 +1216,21 @@ def review_name(request: HttpRequest) -> HttpResponse:
 def photo_filter(request: HttpRequest) -> HttpResponse:
     """Photos of the picked people. "Find a person" (`q`) narrows the list of people to pick
     from (as you type, with htmx: just that list); the people already picked stay in it."""
-    picked = [int(pid) for pid in request.GET.getlist("person") if pid.isdecimal()]
-    names = selectors.person_names(user=request.user, query=name_query(request.GET), keep=picked)
-    form = PhotoFilterForm(request.GET or None, person_choices=[(str(pid), name) for pid, name in names])
     if request.htmx.target == "person-picks":
         return render(
-            request, "faces/_photo_filter_form.html#person-picks", {"form": form, "q": name_query(request.GET)}
+            request,
+            "faces/_photo_filter_form.html#person-picks",
+            {"form": _photo_filter_form(request), "q": name_query(request.GET)},
         )
-    partial = form.is_valid() and form.cleaned_data["person"] and request.htmx and request.GET.get("after")
+    # "Load more" of a result: just the next page's photos.
+    partial = bool(request.htmx and request.GET.get("after") and request.GET.getlist("person"))
     template = "faces/_photo_filter_results.html#photo-page" if partial else "faces/photo_filter.html#page"
     try:
         html = library_fragment(
-            request, _photo_filter_key(request, form), template, lambda: _photo_filter_context(request, form)
+            request,
+            _photo_filter_key(request),
+            template,
+            lambda: _photo_filter_context(request, _photo_filter_form(request)),
         )
     except Http404:
         # A saved link whose person was deleted or merged since (or another user's id: the
@@ -1243,11 +1246,18 @@ def photo_filter(request: HttpRequest) -> HttpResponse:
     return render(request, "faces/photo_filter.html", {"filter_html": html})
 
 
-def _photo_filter_key(request: HttpRequest, form: PhotoFilterForm) -> str | None:
-    """The form's fields as sent (the page shows them back) and the canonical cursor; None for a
-    search by name or a form with errors (drawn, not kept)."""
+def _photo_filter_form(request: HttpRequest) -> PhotoFilterForm:
+    """The form as sent, offering the people whose name has `q` in it and those already picked."""
+    picked = [int(pid) for pid in request.GET.getlist("person") if pid.isdecimal()]
+    names = selectors.person_names(user=request.user, query=name_query(request.GET), keep=picked)
+    return PhotoFilterForm(request.GET or None, person_choices=[(str(pid), name) for pid, name in names])
+
+
+def _photo_filter_key(request: HttpRequest) -> str | None:
+    """The form's fields as sent (the page shows them back, with any errors) and the canonical
+    cursor; None for a search by name (drawn, not kept)."""
     params = request.GET
-    if form.errors or name_query(params):
+    if name_query(params):
         return None
     fields = tuple(tuple(params.getlist(name)) for name in ("person", "mode", "date_from", "date_to"))
     return repr(("photo_filter", fields, canonical_cursor(params.get("after"))))
