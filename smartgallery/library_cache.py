@@ -69,8 +69,8 @@ def changed(owner_ids: Iterable[int | None]) -> None:
 
 
 def _renew_at_commit(ids: set[int]) -> None:
-    """One renewal per owner per transaction, however many rows it writes (a photo's processing
-    writes dozens): the owners gather in one commit callback. A savepoint's rollback drops the
+    """One renewal per owner per transaction, however many writes it makes (a merge, a refresh):
+    the owners gather in one commit callback. A savepoint's rollback drops the
     callbacks registered inside it, so a write after it registers a new one when its own
     callback is no longer queued."""
     pending = getattr(connection, "_library_owners_at_commit", None)
